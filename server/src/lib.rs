@@ -1,0 +1,194 @@
+//! Portolan's server: the REST API (`/api/v1`, the one contract), the server-rendered pages that
+//! hydrate in the browser, the OpenAPI document and its docs page, static files, and health.
+
+pub mod api_docs;
+pub mod catalog;
+pub mod config;
+pub mod db;
+pub mod deployments;
+pub mod environments;
+pub mod error;
+pub mod extract;
+pub mod pages;
+pub mod pagination;
+pub mod respond;
+pub mod seed;
+pub mod validate;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use sqlx::PgPool;
+use tower_http::compression::CompressionLayer;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::config::Config;
+use crate::error::{AppError, REQUEST_ID};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub config: Arc<Config>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Portolan API",
+        description = "The REST API of Portolan, the internal developer portal: the service catalog, \
+            the pipeline of environments, and deployments. Every list is keyset-paginated: pass \
+            `next_cursor` back as `cursor`. Every error answers with the same JSON envelope.",
+        license(name = "Apache-2.0")
+    ),
+    tags(
+        (name = "catalog", description = "Teams, systems, services and their dependencies"),
+        (name = "environments", description = "The pipeline of environments and what runs where"),
+        (name = "deployments", description = "Deployments and the commits they carry")
+    )
+)]
+struct ApiDoc;
+
+/// The API routes and the OpenAPI document generated from the same table.
+pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(catalog::routes::router())
+        .merge(environments::routes::router())
+        .merge(deployments::routes::router())
+        .split_for_parts()
+}
+
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_routes().1
+}
+
+/// The API alone, with its state: what pages call in-process during server-side rendering.
+fn api_router(state: AppState) -> Router {
+    let (routes, _) = api_routes();
+    routes
+        .route("/api/{*rest}", any(api_not_found))
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(middleware::from_fn(request_id))
+}
+
+/// The whole application.
+pub fn build_app(state: AppState) -> Router {
+    let api = api_router(state.clone());
+    let openapi_doc = Arc::new(openapi());
+    let docs_html = Arc::new(api_docs::render(&openapi_doc));
+    let pages = pages::router(&state.config, api.clone());
+    let static_files = ServeDir::new(&state.config.static_dir);
+    let bundle = ServeDir::new(state.config.site_root.join("pkg"));
+
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz).with_state(state.pool.clone()))
+        .route(
+            "/api/openapi.json",
+            get({
+                let doc = openapi_doc.clone();
+                move || async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
+        .route(
+            "/api/docs",
+            get({
+                let html = docs_html.clone();
+                move || async move { axum::response::Html(html.as_ref().clone()) }
+            }),
+        )
+        .nest_service("/static", static_files)
+        .nest_service("/pkg", bundle)
+        .merge(api)
+        .merge(pages)
+        .layer(CompressionLayer::new())
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(TraceLayer::new_for_http())
+}
+
+async fn readyz(State(pool): State<PgPool>) -> Response {
+    let check = tokio::time::timeout(
+        Duration::from_secs(2),
+        sqlx::query("SELECT 1").execute(&pool),
+    )
+    .await;
+    match check {
+        Ok(Ok(_)) => (StatusCode::OK, "ready").into_response(),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness check: the database does not answer");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database does not answer",
+            )
+                .into_response()
+        }
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the database did not answer within 2 s",
+        )
+            .into_response(),
+    }
+}
+
+async fn api_not_found() -> AppError {
+    AppError::NotFound("no such API endpoint; see /api/docs".into())
+}
+
+async fn method_not_allowed() -> Response {
+    let mut res =
+        AppError::BadRequest("this endpoint does not take that method; see /api/docs".into())
+            .into_response();
+    *res.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    res
+}
+
+static REQUEST_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Gives each request an id (or keeps a sane one sent by a proxy), makes it available to error
+/// bodies and logs, and returns it as `x-request-id`.
+async fn request_id(req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get(&REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            let n = REQUEST_COUNTER.fetch_add(1, Ordering::Relaxed);
+            let t = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+            format!("{:x}-{n:x}", t & 0xffff_ffff_ffff)
+        });
+    let mut res = REQUEST_ID.scope(id.clone(), next.run(req)).await;
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(REQUEST_ID_HEADER, v);
+    }
+    res
+}

@@ -1,0 +1,155 @@
+//! `portolan`: serve the portal, apply migrations, load the demo organisation.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use portolan_server::config::Config;
+use portolan_server::db::Database;
+use portolan_server::{AppState, build_app, seed};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "portolan",
+    version,
+    about = "Portolan, the internal developer portal"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web UI and the REST API (applies pending migrations first).
+    Serve {
+        /// Address to listen on [env: PORTOLAN_ADDR] [default: 127.0.0.1:8080]
+        #[arg(long)]
+        addr: Option<String>,
+        /// Load the demo organisation when the database is empty.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Load data into an empty database.
+    Seed {
+        /// The demo organisation: teams, 60 services, 4 environments, 180 days of deployments.
+        #[arg(long, required = true)]
+        demo: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("PORTOLAN_LOG")
+                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn")),
+        )
+        .with_target(false)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!("could not start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // The chain explains what failed and why, without secrets (URLs are redacted).
+            tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { addr, demo } => serve(addr.as_deref(), demo).await,
+        Command::Migrate => {
+            let config = Config::from_env(None)?;
+            let db = Database::open(&config).await?;
+            let result = db.migrate().await;
+            db.close().await;
+            result?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Seed { demo: _ } => {
+            let config = Config::from_env(None)?;
+            let db = Database::open(&config).await?;
+            let result = async {
+                db.migrate().await?;
+                let report = seed::seed_demo(&db.pool).await?;
+                tracing::info!(
+                    teams = report.teams,
+                    services = report.services,
+                    dependencies = report.dependencies,
+                    environments = report.environments,
+                    deployments = report.deployments,
+                    commits = report.changes,
+                    "demo organisation loaded"
+                );
+                anyhow::Ok(())
+            }
+            .await;
+            db.close().await;
+            result
+        }
+    }
+}
+
+async fn serve(addr: Option<&str>, demo: bool) -> anyhow::Result<()> {
+    let config = Config::from_env(addr)?;
+    let db = Database::open(&config).await?;
+    let result = async {
+        db.migrate().await?;
+        if demo && seed::is_empty(&db.pool).await? {
+            tracing::info!("the database is empty: loading the demo organisation");
+            seed::seed_demo(&db.pool).await?;
+        }
+        if !config.site_root.join("pkg/portolan.wasm").is_file() {
+            tracing::warn!(
+                site_root = %config.site_root.display(),
+                "the browser bundle is missing: pages render but stay static until `bash web/build.sh` builds it \
+                 (or PORTOLAN_SITE_ROOT points at it)"
+            );
+        }
+        let listener = tokio::net::TcpListener::bind(config.addr).await.with_context(|| {
+            format!("could not listen on {}; choose another address with PORTOLAN_ADDR or --addr", config.addr)
+        })?;
+        let state = AppState { pool: db.pool.clone(), config: std::sync::Arc::new(config.clone()) };
+        tracing::info!("Portolan is ready at http://{}", config.addr);
+        axum::serve(listener, build_app(state)).with_graceful_shutdown(shutdown_signal()).await?;
+        tracing::info!("shutting down");
+        anyhow::Ok(())
+    }
+    .await;
+    db.close().await;
+    result
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,87 @@
+//! The document shell, the navigation and the routes.
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::hooks::use_location;
+use leptos_router::path;
+
+use crate::pages::{
+    catalog::CatalogPage, deployments::DeploymentsPage, environments::EnvironmentsPage,
+    not_found::NotFoundPage, service::ServicePage,
+};
+
+/// The whole HTML document, rendered by the server around [`App`].
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="stylesheet" href="/static/portolan.css"/>
+                <link rel="icon" href="/static/favicon.svg" type="image/svg+xml"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Title formatter=|page: String| if page.is_empty() { "Portolan".to_string() } else { format!("{page} · Portolan") }/>
+        <Router>
+            <a class="skip-link" href="#main">"Skip to content"</a>
+            <TopBar/>
+            <main id="main" class="page">
+                <Routes fallback=|| view! { <NotFoundPage/> }>
+                    <Route path=path!("/") view=CatalogPage/>
+                    <Route path=path!("/services/:slug") view=ServicePage/>
+                    <Route path=path!("/environments") view=EnvironmentsPage/>
+                    <Route path=path!("/deployments") view=DeploymentsPage/>
+                </Routes>
+            </main>
+            <footer class="footer">
+                <span>"Portolan — the map of what runs where."</span>
+                <a href="/api/docs" rel="external">"REST API"</a>
+            </footer>
+        </Router>
+    }
+}
+
+#[component]
+fn TopBar() -> impl IntoView {
+    let location = use_location();
+    // The catalog owns the service pages too.
+    let current = move |href: &'static str| {
+        let path = location.pathname.get();
+        let active = match href {
+            "/" => path == "/" || path.starts_with("/services/"),
+            _ => path.starts_with(href),
+        };
+        active.then_some("page")
+    };
+    view! {
+        <header class="topbar">
+            <div class="topbar-inner">
+                <a class="brand" href="/">
+                    <span class="brand-mark" aria-hidden="true"></span>
+                    "Portolan"
+                </a>
+                <nav class="nav" aria-label="Main">
+                    <a href="/" aria-current=move || current("/")>"Catalog"</a>
+                    <a href="/environments" aria-current=move || current("/environments")>"Environments"</a>
+                    <a href="/deployments" aria-current=move || current("/deployments")>"Deployments"</a>
+                    <a href="/api/docs" rel="external">"API"</a>
+                </nav>
+            </div>
+        </header>
+    }
+}
