@@ -2882,7 +2882,7 @@ mod tests {
         let bytes = slug.as_bytes();
         !bytes.is_empty()
             && bytes.len() <= 63
-            && bytes[0].is_ascii_lowercase() | bytes[0].is_ascii_digit()
+            && (bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit())
             && bytes
                 .iter()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
@@ -3222,11 +3222,13 @@ mod tests {
             / prod;
         assert!(weekend < 0.03, "weekend prod share {weekend}");
         for d in &org.deployments {
-            assert_eq!(
-                d.kind == DeploymentKind::Rollback,
-                d.changes.is_empty() && d.kind == DeploymentKind::Rollback
-            );
-            if d.kind != DeploymentKind::Rollback {
+            if d.kind == DeploymentKind::Rollback {
+                assert!(
+                    d.changes.is_empty(),
+                    "{} is a rollback with commits",
+                    d.external_id
+                );
+            } else {
                 assert!(!d.changes.is_empty(), "{} carries no commit", d.external_id);
             }
             assert!(d.deployed_by.starts_with("ci/") || d.deployed_by.ends_with("@acme.example"));
@@ -3310,11 +3312,13 @@ mod tests {
             "median lead time {median} minutes"
         );
 
-        // In every environment, a deployment's changes are exactly the commits of its version not
-        // in the version that ran there before: replaying the changes must rebuild each version.
+        // A deployment's changes are exactly the commits of its version that were not running in
+        // its environment: replaying them rebuilds every version's content. Staging is left out: a
+        // hotfix may replace a newer release there, which "new since the last deployment" cannot
+        // express (production never goes backwards except by rollback).
         let mut running: BTreeMap<(usize, usize), BTreeSet<&str>> = BTreeMap::new();
         let mut contents: BTreeMap<(usize, &str), BTreeSet<&str>> = BTreeMap::new();
-        for d in &org.deployments {
+        for d in org.deployments.iter().filter(|d| d.environment != STAGING) {
             let before = running
                 .get(&(d.service, d.environment))
                 .cloned()
@@ -3328,30 +3332,29 @@ mod tests {
                 );
                 after.insert(change.sha.as_str());
             }
+            let version = (d.service, d.version.as_str());
             if d.kind == DeploymentKind::Rollback {
                 after = contents
-                    .get(&(d.service, d.version.as_str()))
+                    .get(&version)
                     .cloned()
-                    .expect("rolled-back-to version seen");
+                    .expect("the version rolled back to ran before");
             }
-            match d.status {
-                DeploymentStatus::Succeeded | DeploymentStatus::RolledBack => {
-                    if let Some(known) = contents.get(&(d.service, d.version.as_str())) {
-                        assert!(
-                            after.is_superset(known)
-                                || d.kind == DeploymentKind::Hotfix
-                                || known == &after,
-                            "{} runs {} with other commits than before",
-                            d.external_id,
-                            d.version
-                        );
-                    }
-                    contents.insert((d.service, d.version.as_str()), after.clone());
-                    if d.status == DeploymentStatus::Succeeded {
-                        running.insert((d.service, d.environment), after);
-                    }
-                }
-                _ => {}
+            if let Some(known) = contents.get(&version) {
+                assert!(
+                    known == &after,
+                    "{} runs {} with other commits than elsewhere",
+                    d.external_id,
+                    d.version
+                );
+            }
+            if matches!(
+                d.status,
+                DeploymentStatus::Succeeded | DeploymentStatus::RolledBack
+            ) {
+                contents.insert(version, after.clone());
+            }
+            if d.status == DeploymentStatus::Succeeded {
+                running.insert((d.service, d.environment), after);
             }
         }
     }
@@ -3395,5 +3398,122 @@ mod tests {
                 assert!(team.members.iter().any(|m| m.author() == change.author));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tmp_stats {
+    use super::*;
+    use std::collections::BTreeMap;
+    #[test]
+    fn tmp_print_stats() {
+        let now = time::macros::datetime!(2026-11-18 14:37:42.5 UTC);
+        let t = std::time::Instant::now();
+        let org = plan(DEMO_SEED, now);
+        eprintln!("plan took {:?}", t.elapsed());
+        eprintln!(
+            "teams {} systems {} services {} deps {} envs {} deployments {} changes {}",
+            org.teams.len(),
+            org.systems.len(),
+            org.services.len(),
+            org.dependencies.len(),
+            org.environments.len(),
+            org.deployments.len(),
+            org.deployments
+                .iter()
+                .map(|d| d.changes.len())
+                .sum::<usize>()
+        );
+        let mut by: BTreeMap<(usize, String, String), usize> = BTreeMap::new();
+        for d in &org.deployments {
+            *by.entry((
+                d.environment,
+                d.status.as_str().to_owned(),
+                d.kind.as_str().to_owned(),
+            ))
+            .or_default() += 1;
+        }
+        for (k, v) in &by {
+            eprintln!("{k:?}: {v}");
+        }
+        let mut per: Vec<(usize, usize, usize, &str, i16)> = Vec::new();
+        for (s, svc) in org.services.iter().enumerate() {
+            let dev = org
+                .deployments
+                .iter()
+                .filter(|d| d.service == s && d.environment == DEV)
+                .count();
+            let prod = org
+                .deployments
+                .iter()
+                .filter(|d| {
+                    d.service == s
+                        && d.environment == PROD
+                        && d.status == DeploymentStatus::Succeeded
+                })
+                .count();
+            per.push((prod, dev, s, svc.slug.as_str(), svc.tier));
+        }
+        per.sort();
+        for p in &per {
+            eprintln!("prod {:4} dev {:4} {} t{}", p.0, p.1, p.3, p.4);
+        }
+        let extras: Vec<_> = org
+            .deployments
+            .iter()
+            .filter(|d| d.finished_at.is_none())
+            .map(|d| (&d.external_id, d.status, d.started_at, d.changes.len()))
+            .collect();
+        eprintln!("{extras:?}");
+        let mut lead: Vec<i64> = org
+            .deployments
+            .iter()
+            .filter(|d| d.environment == PROD && d.status == DeploymentStatus::Succeeded)
+            .flat_map(|d| {
+                d.changes
+                    .iter()
+                    .map(move |c| (d.finished_at.expect("f") - c.committed_at).whole_minutes())
+            })
+            .collect();
+        lead.sort_unstable();
+        eprintln!(
+            "lead time median {} h p90 {} h n {}",
+            lead[lead.len() / 2] / 60,
+            lead[lead.len() * 9 / 10] / 60,
+            lead.len()
+        );
+        let mut cur: BTreeMap<(usize, usize), (OffsetDateTime, String)> = BTreeMap::new();
+        for d in org
+            .deployments
+            .iter()
+            .filter(|d| d.status == DeploymentStatus::Succeeded)
+        {
+            let f = d.finished_at.expect("f");
+            let e = cur
+                .entry((d.service, d.environment))
+                .or_insert((f, d.version.clone()));
+            if f >= e.0 {
+                *e = (f, d.version.clone());
+            }
+        }
+        for s in 0..60 {
+            let v: Vec<&str> = (0..4).map(|e| cur[&(s, e)].1.as_str()).collect();
+            if v[1] != v[3] || v[2] != v[3] {
+                eprintln!("differs {} {:?}", org.services[s].slug, v);
+            }
+        }
+        let last_prod: Vec<i64> = (0..60)
+            .map(|s| {
+                (now - org
+                    .deployments
+                    .iter()
+                    .filter(|d| d.service == s && d.environment == PROD && d.finished_at.is_some())
+                    .map(|d| d.finished_at.expect("f"))
+                    .max()
+                    .expect("m"))
+                .whole_hours()
+            })
+            .collect();
+        eprintln!("hours since last prod deploy: {last_prod:?}");
     }
 }

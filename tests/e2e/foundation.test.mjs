@@ -191,7 +191,11 @@ describe('Portolan foundation', { timeout: 600_000 }, () => {
         { timeout: 15_000, message: `the rows to narrow to matches of "${search.query}"` },
       ).catch(async (err) => {
         const now = await rowsMatchSearch(page);
-        throw new Error(`${err.message}\nrows now: ${now.rows.map((r) => r.slug).join(', ')}`);
+        const marker = await page.evaluate(() => window.__marker).catch(() => undefined);
+        throw new Error(
+          `${err.message}\nwindow.__marker is ${marker}${marker === 1 ? '' : ' (the page was reloaded)'}` +
+            `\nrows now: ${now.rows.map((r) => r.slug).join(', ')}`,
+        );
       });
       assert.ok(rows.length < initial.length);
       assert.deepEqual(strays, []);

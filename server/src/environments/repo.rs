@@ -204,6 +204,15 @@ async fn renumber(conn: &mut PgConnection) -> AppResult<()> {
     Ok(())
 }
 
+pub async fn id(conn: &mut PgConnection, slug: &str) -> AppResult<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM environments WHERE slug = $1")
+            .bind(slug)
+            .fetch_optional(conn)
+            .await?,
+    )
+}
+
 /// A live environment's id for a reference from another record.
 pub async fn live_ref(conn: &mut PgConnection, slug: &str, field: &str) -> AppResult<i64> {
     let row: Option<(i64, bool)> =

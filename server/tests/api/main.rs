@@ -1,0 +1,175 @@
+//! Integration tests: every endpoint through the real router, against a real Postgres.
+//! `#[sqlx::test]` gives each test its own freshly migrated database (from DATABASE_URL).
+
+mod catalog;
+mod deployments;
+mod environments;
+mod platform;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use portolan_server::config::Config;
+use portolan_server::{AppState, build_app};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use tower::ServiceExt;
+
+pub struct TestApp {
+    pub router: Router,
+    pub pool: PgPool,
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Answer {
+    /// The names of the fields a validation error points at.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.body["error"]["fields"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|f| f["field"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+    pub fn error_code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+impl TestApp {
+    pub fn new(pool: PgPool) -> Self {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let config = Config {
+            addr: "127.0.0.1:0".parse().expect("address"),
+            database_url: None,
+            data_dir: std::env::temp_dir(),
+            site_root: root.join("target/site"),
+            static_dir: root.join("static"),
+        };
+        let router = build_app(AppState {
+            pool: pool.clone(),
+            config: Arc::new(config),
+        });
+        Self { router, pool }
+    }
+
+    pub async fn request(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
+        let mut builder = Request::builder().method(method).uri(path);
+        let body = match body {
+            Some(v) => {
+                builder = builder.header(header::CONTENT_TYPE, "application/json");
+                Body::from(v.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(builder.body(body).expect("request")).await
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> Answer {
+        let res = self.router.clone().oneshot(req).await.expect("infallible");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        let text = String::from_utf8_lossy(&bytes).to_string();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Answer {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.request(Method::GET, path, None).await
+    }
+    pub async fn post(&self, path: &str, body: Value) -> Answer {
+        self.request(Method::POST, path, Some(body)).await
+    }
+    pub async fn patch(&self, path: &str, body: Value) -> Answer {
+        self.request(Method::PATCH, path, Some(body)).await
+    }
+    pub async fn put(&self, path: &str, body: Value) -> Answer {
+        self.request(Method::PUT, path, Some(body)).await
+    }
+    pub async fn delete(&self, path: &str) -> Answer {
+        self.request(Method::DELETE, path, None).await
+    }
+
+    /// Posts and insists on 201: for building the scene of a test.
+    pub async fn create(&self, path: &str, body: Value) -> Value {
+        let a = self.post(path, body).await;
+        assert_eq!(a.status, StatusCode::CREATED, "POST {path}: {}", a.text);
+        a.body
+    }
+
+    /// A small organisation: two teams, one system, three services, dev → staging → prod.
+    pub async fn scene(&self) {
+        self.create(
+            "/api/v1/teams",
+            json!({"slug": "payments", "name": "Payments"}),
+        )
+        .await;
+        self.create("/api/v1/teams", json!({"slug": "search", "name": "Search"}))
+            .await;
+        self.create(
+            "/api/v1/systems",
+            json!({"slug": "checkout", "name": "Checkout", "owner_team": "payments"}),
+        )
+        .await;
+        for (slug, team, tier, tags) in [
+            ("checkout-api", "payments", 1, json!(["pci", "go"])),
+            ("payment-gateway", "payments", 1, json!(["pci"])),
+            ("search-indexer", "search", 3, json!(["rust"])),
+        ] {
+            self.create(
+                "/api/v1/services",
+                json!({"slug": slug, "name": title(slug), "owner_team": team, "tier": tier,
+                       "lifecycle": "production", "tags": tags,
+                       "system": if team == "payments" { json!("checkout") } else { Value::Null },
+                       "description": format!("The {slug}")}),
+            )
+            .await;
+        }
+        for (slug, prod) in [("dev", false), ("staging", false), ("prod", true)] {
+            self.create(
+                "/api/v1/environments",
+                json!({"slug": slug, "name": title(slug), "is_production": prod}),
+            )
+            .await;
+        }
+    }
+}
+
+pub fn title(slug: &str) -> String {
+    slug.split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub fn slugs(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["slug"].as_str().expect("slug").to_string())
+        .collect()
+}

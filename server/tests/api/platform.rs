@@ -1,0 +1,171 @@
+//! Health, the OpenAPI document, error envelopes for unknown routes and methods, and pages.
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use serde_json::json;
+use sqlx::PgPool;
+
+use crate::TestApp;
+
+#[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
+async fn health_and_readiness(pool: PgPool) {
+    let app = TestApp::new(pool.clone());
+    assert_eq!(app.get("/healthz").await.status, StatusCode::OK);
+    assert_eq!(app.get("/readyz").await.status, StatusCode::OK);
+    pool.close().await;
+    assert_eq!(
+        app.get("/healthz").await.status,
+        StatusCode::OK,
+        "alive while the process lives"
+    );
+    assert_eq!(
+        app.get("/readyz").await.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not ready without a database"
+    );
+}
+
+#[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
+async fn openapi_document_matches_snapshot(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let a = app.get("/api/openapi.json").await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.body["openapi"], "3.1.0");
+    // Every operation has a verb_resource id and documents its error envelope.
+    let paths = a.body["paths"].as_object().expect("paths");
+    let mut ids = Vec::new();
+    for (path, item) in paths {
+        for (method, op) in item.as_object().expect("operations") {
+            let id = op["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            assert!(id.contains('_'), "{id} is not verb_resource");
+            ids.push(id.to_string());
+            assert!(path.starts_with("/api/v1/"), "{path} is outside /api/v1");
+        }
+    }
+    assert!(ids.len() >= 30, "only {} operations documented", ids.len());
+    insta::assert_json_snapshot!("openapi", a.body);
+}
+
+#[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
+async fn api_docs_page_lists_every_operation(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let doc = app.get("/api/openapi.json").await.body;
+    let page = app.get("/api/docs").await;
+    assert_eq!(page.status, StatusCode::OK);
+    for item in doc["paths"].as_object().expect("paths").values() {
+        for op in item.as_object().expect("ops").values() {
+            let id = op["operationId"].as_str().expect("id");
+            assert!(
+                page.text.contains(&format!("id=\"{id}\"")),
+                "docs page lacks {id}"
+            );
+        }
+    }
+    assert!(
+        !page.text.contains("cdn"),
+        "the docs page loads nothing from elsewhere"
+    );
+}
+
+#[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
+async fn unknown_endpoints_and_methods_answer_in_the_envelope(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let a = app.get("/api/v1/nothing-here").await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    assert_eq!(a.error_code(), "not_found");
+    let a = app.delete("/api/v1/teams").await;
+    assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(a.body["error"]["message"].as_str().is_some());
+    assert!(
+        a.headers.contains_key("x-request-id"),
+        "every API answer carries its request id"
+    );
+}
+
+#[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
+async fn request_body_problems_are_client_errors(pool: PgPool) {
+    let app = TestApp::new(pool);
+    // Not JSON at all.
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/teams")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from("{\"slug\": "))
+        .expect("request");
+    let a = app.send(req).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(
+        a.body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("not valid JSON")
+    );
+    // No content type.
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/teams")
+        .body(Body::from("{}"))
+        .expect("request");
+    let a = app.send(req).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.text.contains("content-type"));
+    // Wrong type: the path of the field is named.
+    let a = app
+        .post("/api/v1/teams", json!({"slug": 5, "name": "x"}))
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(a.error_fields(), vec!["slug"]);
+    // A bad query parameter.
+    let a = app.get("/api/v1/services?tier=high").await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    let a = app.get("/api/v1/services?colour=blue").await;
+    assert_eq!(
+        a.status,
+        StatusCode::BAD_REQUEST,
+        "unknown query parameters are refused: {}",
+        a.text
+    );
+    assert!(a.text.contains("colour"));
+}
+
+#[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
+async fn pages_render_on_the_server_from_the_api(pool: PgPool) {
+    let app = TestApp::new(pool);
+    app.scene().await;
+    let page = app.get("/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text.contains("data-service=\"checkout-api\""),
+        "catalog rows are server-rendered"
+    );
+    assert!(
+        page.text.contains("/pkg/portolan.js"),
+        "the page loads the hydration bundle"
+    );
+    let page = app.get("/?team=search").await;
+    assert!(
+        page.text.contains("data-service=\"search-indexer\"")
+            && !page.text.contains("data-service=\"checkout-api\"")
+    );
+    let page = app.get("/services/checkout-api").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text.contains("<h1>Checkout Api</h1>"),
+        "{}",
+        &page.text[..page.text.len().min(400)]
+    );
+    assert_eq!(
+        app.get("/services/no-such-service").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(app.get("/no/such/page").await.status, StatusCode::NOT_FOUND);
+    for path in [
+        "/environments",
+        "/deployments",
+        "/deployments?status=failed",
+    ] {
+        assert_eq!(app.get(path).await.status, StatusCode::OK, "{path}");
+    }
+}
