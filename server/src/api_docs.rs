@@ -80,10 +80,10 @@ fn type_label(schema: &Value) -> String {
             .join(" or "),
         _ => "any".into(),
     };
-    if ty == "array" {
-        if let Some(items) = schema.get("items") {
-            return format!("array of {}", type_label(items));
-        }
+    if ty == "array"
+        && let Some(items) = schema.get("items")
+    {
+        return format!("array of {}", type_label(items));
     }
     match schema.get("format").and_then(Value::as_str) {
         Some(f) => format!("{ty} ({f})"),

@@ -57,10 +57,8 @@ impl From<sqlx::Error> for AppError {
     /// named after the constraint; everything else is internal.
     fn from(err: sqlx::Error) -> Self {
         if let sqlx::Error::Database(db) = &err {
-            if let Some(constraint) = db.constraint() {
-                if let Some(mapped) = constraint_error(constraint) {
-                    return mapped;
-                }
+            if let Some(mapped) = db.constraint().and_then(constraint_error) {
+                return mapped;
             }
             if db.code().as_deref() == Some("40001") || db.code().as_deref() == Some("40P01") {
                 return Self::Conflict("the change raced another one; try again".into());

@@ -56,12 +56,12 @@ pub fn times_after_move(
         Succeeded | Failed => (started_at, Some(at)),
         RolledBack => (started_at, finished_at),
     };
-    if let (Some(s), Some(f)) = (started, finished) {
-        if f < s {
-            return Err(format!(
-                "'at' ({at}) is before the deployment started ({s})"
-            ));
-        }
+    if let (Some(s), Some(f)) = (started, finished)
+        && f < s
+    {
+        return Err(format!(
+            "'at' ({at}) is before the deployment started ({s})"
+        ));
     }
     Ok((started, finished))
 }
@@ -149,10 +149,10 @@ pub fn validate_new_deployment(
             (input.started_at, Some(input.finished_at.unwrap_or(now)))
         }
     };
-    if let (Some(s), Some(f)) = (started_at, finished_at) {
-        if f < s {
-            p.add("finished_at", "must not be before started_at");
-        }
+    if let (Some(s), Some(f)) = (started_at, finished_at)
+        && f < s
+    {
+        p.add("finished_at", "must not be before started_at");
     }
 
     if input.changes.len() > MAX_CHANGES {
@@ -176,10 +176,10 @@ pub fn validate_new_deployment(
         if c.committed_at > latest {
             p.add(format!("changes[{i}].committed_at"), "is in the future");
         }
-        if let Some(sha) = &sha {
-            if !seen.insert(sha.clone()) {
-                p.add(format!("changes[{i}].sha"), "appears more than once");
-            }
+        if let Some(sha) = &sha
+            && !seen.insert(sha.clone())
+        {
+            p.add(format!("changes[{i}].sha"), "appears more than once");
         }
         if let (Some(sha), Some(author), Some(message)) = (sha, author, message) {
             changes.push(ValidChange {
@@ -259,10 +259,14 @@ mod tests {
                 );
             }
         }
-        assert!(transition(Failed, Succeeded).unwrap_err().contains("final"));
+        assert!(
+            transition(Failed, Succeeded)
+                .expect_err("illegal")
+                .contains("final")
+        );
         assert!(
             transition(Queued, Succeeded)
-                .unwrap_err()
+                .expect_err("illegal")
                 .contains("must start")
         );
     }
