@@ -47,8 +47,8 @@ pub struct AppState {
     info(
         title = "Portolan API",
         description = "The REST API of Portolan, the internal developer portal: the service catalog, \
-            the pipeline of environments, and deployments. Every list is keyset-paginated: pass \
-            `next_cursor` back as `cursor`. Every error answers with the same JSON envelope.",
+            the pipeline of environments, and deployments. Every list is keyset-paginated, and \
+            every error answers with the same JSON envelope.",
         license(name = "Apache-2.0")
     ),
     tags(

@@ -49,8 +49,11 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </main>
             <footer class="footer">
-                <span>"Portolan — the map of what runs where."</span>
-                <a href="/api/docs" rel="external">"REST API"</a>
+                <div class="row">
+                    <span>"Portolan — the map of what runs where."</span>
+                    <a href="/api/docs" rel="external">"REST API"</a>
+                    <a href="/api/openapi.json" rel="external">"OpenAPI"</a>
+                </div>
             </footer>
         </Router>
     }

@@ -140,7 +140,7 @@ pub fn DeploymentItem(
                 <time datetime=format::machine(when)>{format::datetime(when)}</time>
                 {took.map(|t| view! { <span>{format!("took {t}")}</span> })}
                 {d.deployed_by.clone().map(|by| view! { <span>{format!("by {by}")}</span> })}
-                {d.commit_sha.clone().map(|sha| view! { <code class="sha" title=sha.clone()>{format::short_sha(&sha)}</code> })}
+                {d.commit_sha.clone().map(|sha| view! { <span><code class="sha" title=sha.clone()>{format::short_sha(&sha)}</code></span> })}
                 {d.pipeline_url.clone().map(|u| view! { <a class="link-external" href=u rel="external noopener">"Pipeline"</a> })}
             </div>
             {(n > 0).then(|| view! {

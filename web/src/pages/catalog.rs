@@ -111,7 +111,7 @@ pub fn CatalogPage() -> impl IntoView {
             },
         );
     };
-    let go = StoredValue::new_local(go);
+    let go = StoredValue::new(go);
 
     let select = move |id: &'static str,
                        label: &'static str,

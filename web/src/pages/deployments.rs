@@ -65,7 +65,7 @@ pub fn DeploymentsPage() -> impl IntoView {
         },
     );
     let navigate = use_navigate();
-    let go = StoredValue::new_local(move |f: Filters| {
+    let go = StoredValue::new(move |f: Filters| {
         navigate(
             &page_url("/deployments", &f.pairs()),
             NavigateOptions {

@@ -60,7 +60,7 @@ pub fn EnvironmentsPage() -> impl IntoView {
         move |_| api.get::<Page<Team>>(api_url("teams", &[("limit", Some("200".into()))])),
     );
     let navigate = use_navigate();
-    let go = StoredValue::new_local(move |f: Filters| {
+    let go = StoredValue::new(move |f: Filters| {
         navigate(
             &page_url("/environments", &f.pairs()),
             NavigateOptions {
