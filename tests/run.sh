@@ -44,7 +44,8 @@ step() {
     local id="$1" title="$2"
     shift 2
     printf '\n%s==> [%s] %s%s\n' "$bold" "$id" "$title" "$reset"
-    printf '    $ %s\n' "$*"
+    # Functions print their own commands.
+    declare -F "$1" >/dev/null || printf '    $ %s\n' "$*"
     local t0 t1 rc
     t0="$(now)"
     "$@"
@@ -155,7 +156,7 @@ e2e() {
         return 1
     }
     local flags=(--test)
-    # --test-concurrency appeared in node 20.10 (Debian 12's node 18 runs files one by one anyway).
+    # Only node versions that know --test-concurrency get it (files run one at a time either way here).
     if node --test-concurrency=1 -e 0 >/dev/null 2>&1; then
         flags+=(--test-concurrency=1)
     fi
@@ -164,6 +165,9 @@ e2e() {
         PORTOLAN_SITE_ROOT="$target_dir/site" \
         DATABASE_URL="$DATABASE_URL" \
         node "${flags[@]}" "${files[@]}"
+    local rc=$?
+    echo "    (server logs: ${target_dir#"$root"/}/e2e/logs/, screenshots: ${target_dir#"$root"/}/e2e/screenshots/)"
+    return "$rc"
 }
 
 # --- the steps ----------------------------------------------------------------------------------

@@ -60,6 +60,14 @@ if [ "$needs_setup" = 1 ]; then
 fi
 
 # --- compile ----------------------------------------------------------------------------------
+# One build at a time per target directory: concurrent runs would swap pkg/ under each other.
+mkdir -p "$site_dir"
+exec 9>"$site_dir/.build.lock"
+if ! flock -n 9; then
+    echo "build.sh: waiting for another web/build.sh to finish" >&2
+    flock 9
+fi
+
 if [ "$release" = 1 ]; then
     profile_args=(--profile wasm-release)
     profile_dir=wasm-release
@@ -77,35 +85,51 @@ wasm_in="$target_dir/wasm32-unknown-unknown/$profile_dir/portolan_web.wasm"
     exit 1
 }
 
-# --- bindings, into a fresh directory that replaces pkg/ at the end ----------------------------
-mkdir -p "$site_dir"
-tmp_dir="$site_dir/.pkg.tmp"
-rm -rf "$tmp_dir"
-trap 'rm -rf "$tmp_dir"' EXIT
+# --- bindings (+ wasm-opt), into a fresh directory that replaces pkg/ at the end ----------------
+make_pkg() {
+    local tmp_dir
+    tmp_dir="$(mktemp -d "$site_dir/.pkg.XXXXXX")"
+    # shellcheck disable=SC2064 # expand now: tmp_dir is local
+    trap "rm -rf '$tmp_dir'" EXIT
 
-echo "build.sh: wasm-bindgen $wb_version" >&2
-wasm-bindgen --target web --no-typescript --out-dir "$tmp_dir" --out-name portolan "$wasm_in"
-# The server's HTML loads /pkg/portolan.js and /pkg/portolan.wasm (not wasm-bindgen's *_bg.wasm).
-mv "$tmp_dir/portolan_bg.wasm" "$tmp_dir/portolan.wasm"
+    echo "build.sh: wasm-bindgen $wb_version" >&2
+    wasm-bindgen --target web --no-typescript --out-dir "$tmp_dir" --out-name portolan "$wasm_in"
+    # The server's HTML loads /pkg/portolan.js and /pkg/portolan.wasm (not wasm-bindgen's *_bg.wasm).
+    mv "$tmp_dir/portolan_bg.wasm" "$tmp_dir/portolan.wasm"
 
-if [ "$release" = 1 ]; then
-    echo "build.sh: wasm-opt -Oz" >&2
-    # The features rustc's wasm32 target emits by default (and wasm-bindgen keeps); wasm-opt refuses
-    # instructions of features that are not enabled.
-    "$wasm_opt" -Oz \
-        --enable-bulk-memory \
-        --enable-nontrapping-float-to-int \
-        --enable-sign-ext \
-        --enable-mutable-globals \
-        --enable-reference-types \
-        --enable-multivalue \
-        -o "$tmp_dir/portolan.opt.wasm" "$tmp_dir/portolan.wasm"
-    mv "$tmp_dir/portolan.opt.wasm" "$tmp_dir/portolan.wasm"
+    if [ "$release" = 1 ]; then
+        echo "build.sh: wasm-opt -Oz" >&2
+        # The features rustc's wasm32 target enables by default (the wasm's target_features section
+        # lists them, and wasm-opt reads it too); wasm-opt rejects instructions of disabled features.
+        "$wasm_opt" -Oz \
+            --enable-bulk-memory \
+            --enable-nontrapping-float-to-int \
+            --enable-sign-ext \
+            --enable-mutable-globals \
+            --enable-reference-types \
+            --enable-multivalue \
+            -o "$tmp_dir/portolan.opt.wasm" "$tmp_dir/portolan.wasm"
+        mv "$tmp_dir/portolan.opt.wasm" "$tmp_dir/portolan.wasm"
+    fi
+
+    chmod 755 "$tmp_dir"
+    rm -rf "$pkg_dir"
+    mv -T "$tmp_dir" "$pkg_dir"
+    trap - EXIT
+}
+
+# Skip the bindings and wasm-opt when pkg/ already holds the output of this very wasm, profile and
+# wasm-bindgen version.
+stamp_file="$site_dir/.pkg.stamp"
+stamp="$(sha256sum "$wasm_in" | cut -d' ' -f1) $profile_dir wasm-bindgen-$wb_version"
+if [ -f "$pkg_dir/portolan.js" ] && [ -f "$pkg_dir/portolan.wasm" ] && [ -f "$stamp_file" ] &&
+    [ "$(cat "$stamp_file")" = "$stamp" ]; then
+    echo "build.sh: $pkg_dir is up to date" >&2
+else
+    rm -f "$stamp_file"
+    make_pkg
+    printf '%s\n' "$stamp" >"$stamp_file"
 fi
-
-rm -rf "$pkg_dir"
-mv "$tmp_dir" "$pkg_dir"
-trap - EXIT
 
 # --- report -------------------------------------------------------------------------------------
 human() { awk -v b="$1" 'BEGIN { printf "%.1f KB", b / 1024 }'; }

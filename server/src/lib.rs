@@ -108,6 +108,10 @@ pub fn build_app(state: AppState) -> Router {
                 move || async move { axum::response::Html(html.as_ref().clone()) }
             }),
         )
+        .route_service(
+            "/favicon.ico",
+            tower_http::services::ServeFile::new(state.config.static_dir.join("favicon.svg")),
+        )
         .nest_service("/static", static_files)
         .nest_service("/pkg", bundle)
         .merge(api)

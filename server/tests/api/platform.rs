@@ -144,6 +144,15 @@ async fn pages_render_on_the_server_from_the_api(pool: PgPool) {
         page.text.contains("/pkg/portolan.js"),
         "the page loads the hydration bundle"
     );
+    let page = app.get("/?q=gateway").await;
+    assert!(
+        page.text.contains("value=\"gateway\""),
+        "the search box keeps the query without JavaScript"
+    );
+    assert!(
+        page.text.contains("data-service=\"payment-gateway\"")
+            && !page.text.contains("data-service=\"checkout-api\"")
+    );
     let page = app.get("/?team=search").await;
     assert!(
         page.text.contains("data-service=\"search-indexer\"")

@@ -176,6 +176,8 @@ pub fn CatalogPage() -> impl IntoView {
                                 name="q"
                                 placeholder="Name, slug, description or tag"
                                 autocomplete="off"
+                                // `value` for the server-rendered page, `prop:value` once hydrated.
+                                value=move || filters.get().q.unwrap_or_default()
                                 prop:value=move || filters.get().q.unwrap_or_default()
                                 on:input=move |ev| {
                                     let v = event_target_value(&ev);

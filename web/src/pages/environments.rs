@@ -87,6 +87,7 @@ pub fn EnvironmentsPage() -> impl IntoView {
                         <label class="field field-grow">
                             <span class="field-label">"Service"</span>
                             <input type="search" id="matrix-search" class="search-input" name="q" placeholder="Filter services" autocomplete="off"
+                                value=move || filters.get().q.unwrap_or_default()
                                 prop:value=move || filters.get().q.unwrap_or_default()
                                 on:input=move |ev| {
                                     let v = event_target_value(&ev);
