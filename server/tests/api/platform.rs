@@ -178,3 +178,39 @@ async fn pages_render_on_the_server_from_the_api(pool: PgPool) {
         assert_eq!(app.get(path).await.status, StatusCode::OK, "{path}");
     }
 }
+
+#[tokio::test]
+async fn managed_postgres_persists_between_runs_and_stops_on_exit() {
+    use portolan_server::db::ManagedPostgres;
+    let dir = std::env::temp_dir().join(format!("portolan-managed-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let pg = ManagedPostgres::start(&dir)
+        .await
+        .expect("the managed Postgres starts");
+    let pool = sqlx::PgPool::connect_with(pg.connect_options("portolan"))
+        .await
+        .expect("connect");
+    sqlx::raw_sql("CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)")
+        .execute(&pool)
+        .await
+        .expect("write");
+    pool.close().await;
+    pg.stop();
+    assert!(!dir.join("postmaster.pid").exists(), "stopped on exit");
+
+    let pg = ManagedPostgres::start(&dir)
+        .await
+        .expect("it starts again on the same data");
+    let pool = sqlx::PgPool::connect_with(pg.connect_options("portolan"))
+        .await
+        .expect("connect");
+    let v: i32 = sqlx::query_scalar("SELECT v FROM kept")
+        .fetch_one(&pool)
+        .await
+        .expect("read");
+    assert_eq!(v, 42, "data persists between runs");
+    pool.close().await;
+    pg.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
