@@ -215,10 +215,19 @@ impl ManagedPostgres {
         run(&mut cmd)
     }
 
+    /// Stops the cluster if this process started it (also done on drop, so an early error or a
+    /// panic does not leave it running).
     pub fn stop(self) {
+        drop(self);
+    }
+}
+
+impl Drop for ManagedPostgres {
+    fn drop(&mut self) {
         if !self.started_here {
             return;
         }
+        self.started_here = false;
         tracing::info!(dir = %self.data_dir.display(), "stopping the managed Postgres");
         if let Err(e) = self.pg(&["pg_ctl"], |c| {
             c.arg("-D")
