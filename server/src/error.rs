@@ -60,8 +60,20 @@ impl From<sqlx::Error> for AppError {
             if let Some(mapped) = db.constraint().and_then(constraint_error) {
                 return mapped;
             }
-            if db.code().as_deref() == Some("40001") || db.code().as_deref() == Some("40P01") {
-                return Self::Conflict("the change raced another one; try again".into());
+            match db.code().as_deref() {
+                Some("40001" | "40P01") => {
+                    return Self::Conflict("the change raced another one; try again".into());
+                }
+                // Text Postgres cannot store (a NUL character), from any field or parameter.
+                Some("22021" | "22P05") => {
+                    return Self::BadRequest(
+                        "text must not contain NUL (\\u0000) characters".into(),
+                    );
+                }
+                Some("22001" | "22003") => {
+                    return Self::BadRequest("a value is too long or out of range".into());
+                }
+                _ => {}
             }
         }
         Self::Internal(err.into())

@@ -214,3 +214,31 @@ async fn managed_postgres_persists_between_runs_and_stops_on_exit() {
     pg.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
+async fn nul_characters_anywhere_are_a_client_error(pool: PgPool) {
+    let app = TestApp::new(pool);
+    app.scene().await;
+    let a = app
+        .post(
+            "/api/v1/teams",
+            json!({"slug": "nul", "name": "N", "description": "a\u{0}b"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text);
+    assert!(a.text.contains("NUL"));
+    for path in [
+        "/api/v1/services?q=a%00b",
+        "/api/v1/services?team=a%00",
+        "/api/v1/services/a%00b",
+        "/api/v1/deployments?service=x%00",
+    ] {
+        let a = app.get(path).await;
+        assert!(
+            a.status.is_client_error(),
+            "{path}: {} {}",
+            a.status,
+            a.text
+        );
+    }
+}
