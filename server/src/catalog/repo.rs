@@ -611,13 +611,14 @@ pub async fn dependency_edges(
     ))
 }
 
-/// The edges (as slugs) reachable from a service within `depth` steps: enough to find every
-/// cycle through it up to that length.
+/// The edges (as ids) reachable from a service within `depth` steps: enough to find every
+/// cycle through it up to that length. Ids, not slugs: joining names onto thousands of edges
+/// costs more than the walk itself.
 pub async fn reachable_edges(
     conn: &mut PgConnection,
     service_id: i64,
     depth: i32,
-) -> AppResult<Vec<(String, String)>> {
+) -> AppResult<Vec<(i64, i64)>> {
     Ok(sqlx::query_as(
         "WITH RECURSIVE reach(id, depth) AS (
              SELECT $1::bigint, 0
@@ -626,16 +627,26 @@ pub async fn reachable_edges(
                FROM reach r JOIN service_dependencies d ON d.from_service_id = r.id
               WHERE r.depth < $2
          ), nodes AS (SELECT DISTINCT id FROM reach)
-         SELECT f.slug, t.slug
-           FROM service_dependencies d
-           JOIN nodes n ON n.id = d.from_service_id
-           JOIN services f ON f.id = d.from_service_id
-           JOIN services t ON t.id = d.to_service_id",
+         SELECT d.from_service_id, d.to_service_id
+           FROM service_dependencies d JOIN nodes n ON n.id = d.from_service_id",
     )
     .bind(service_id)
     .bind(depth)
     .fetch_all(conn)
     .await?)
+}
+
+/// Slugs of the given services.
+pub async fn slugs_by_id(
+    conn: &mut PgConnection,
+    ids: &[i64],
+) -> AppResult<std::collections::HashMap<i64, String>> {
+    let rows: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, slug FROM services WHERE id = ANY ($1)")
+            .bind(ids)
+            .fetch_all(conn)
+            .await?;
+    Ok(rows.into_iter().collect())
 }
 
 pub async fn upsert_dependency(

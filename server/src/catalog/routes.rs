@@ -437,7 +437,19 @@ async fn list_service_dependencies(
     } else {
         let depth = i32::try_from(model::MAX_CYCLE_LEN).unwrap_or(8) - 1;
         let edges = repo::reachable_edges(&mut conn, id, depth).await?;
-        model::cycles_through(&slug, &edges)
+        let cycles = model::cycles_through(&id, &edges);
+        let mut on_cycles: Vec<i64> = cycles.iter().flatten().copied().collect();
+        on_cycles.sort_unstable();
+        on_cycles.dedup();
+        let names = repo::slugs_by_id(&mut conn, &on_cycles).await?;
+        cycles
+            .into_iter()
+            .map(|c| {
+                c.into_iter()
+                    .map(|n| names.get(&n).cloned().unwrap_or_default())
+                    .collect()
+            })
+            .collect()
     };
     Ok(Json(ServiceDependencies {
         dependencies,
