@@ -107,6 +107,32 @@ impl From<&NewService> for ServiceFields {
     }
 }
 
+/// The words of a catalog search: every one must match. Bounded so a pasted paragraph cannot
+/// build a huge query.
+pub fn search_words(q: Option<&str>) -> Vec<String> {
+    q.unwrap_or("")
+        .split_whitespace()
+        .take(8)
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// `LIKE` patterns matching each word anywhere, with the wildcards escaped so that a search for
+/// `50%` means those characters. Used as `search_text LIKE ALL ($n)`.
+pub fn like_patterns(words: &[String]) -> Vec<String> {
+    words
+        .iter()
+        .map(|w| {
+            let escaped = w
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        })
+        .collect()
+}
+
 /// Longest cycle looked for, and how many are reported: enough to show a person the problem
 /// without walking a huge graph on every page view.
 pub const MAX_CYCLE_LEN: usize = 8;
@@ -189,6 +215,17 @@ mod tests {
 
     fn e(pairs: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
         pairs.to_vec()
+    }
+
+    #[test]
+    fn search_words_are_bounded_and_patterns_escaped() {
+        assert_eq!(search_words(Some("  Pay   GATE ")), vec!["pay", "gate"]);
+        assert_eq!(search_words(None), Vec::<String>::new());
+        assert_eq!(search_words(Some(&"w ".repeat(20))).len(), 8);
+        assert_eq!(
+            like_patterns(&["50%".into(), "a_b".into(), "c\\d".into()]),
+            vec!["%50\\%%", "%a\\_b%", "%c\\\\d%"]
+        );
     }
 
     #[test]

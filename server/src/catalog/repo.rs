@@ -351,26 +351,13 @@ pub struct ServiceFilter {
     pub include_archived: bool,
 }
 
-/// Escapes LIKE wildcards so a search for `50%` means the characters, not a pattern.
-fn like_pattern(word: &str) -> String {
-    let escaped = word
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
 pub async fn list_services(
     conn: &mut PgConnection,
     filter: &ServiceFilter,
     after: Option<&str>,
     limit: i64,
 ) -> AppResult<Vec<Service>> {
-    let patterns: Vec<String> = filter
-        .words
-        .iter()
-        .map(|w| like_pattern(&w.to_lowercase()))
-        .collect();
+    let patterns = super::model::like_patterns(&filter.words);
     let rows: Vec<ServiceRow> = sqlx::query_as(&format!(
         "{SERVICE_SELECT}
          WHERE ($1::text IS NULL OR s.slug > $1)

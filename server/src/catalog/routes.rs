@@ -310,13 +310,7 @@ async fn list_services(
     if let Some(t) = q.tier {
         validate::tier(t).map_err(|m| AppError::field("tier", m))?;
     }
-    let words: Vec<String> =
-        q.q.as_deref()
-            .unwrap_or("")
-            .split_whitespace()
-            .take(8)
-            .map(str::to_string)
-            .collect();
+    let words = model::search_words(q.q.as_deref());
     let filter = repo::ServiceFilter {
         words,
         team: q.team.filter(|s| !s.is_empty()),

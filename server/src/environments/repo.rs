@@ -266,18 +266,7 @@ pub async fn matrix_services(
     after: Option<&str>,
     limit: i64,
 ) -> AppResult<Vec<MatrixService>> {
-    let patterns: Vec<String> = words
-        .iter()
-        .map(|w| {
-            format!(
-                "%{}%",
-                w.to_lowercase()
-                    .replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            )
-        })
-        .collect();
+    let patterns = crate::catalog::model::like_patterns(words);
     Ok(sqlx::query_as(
         "SELECT s.id, s.slug, s.name, s.tier, t.slug AS team_slug, t.name AS team_name
            FROM services s JOIN teams t ON t.id = s.owner_team_id

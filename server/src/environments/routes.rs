@@ -196,13 +196,7 @@ async fn get_matrix(
 ) -> AppResult<Json<Matrix>> {
     let limit = page_size(q.limit)?;
     let after = decode_cursor(q.cursor.as_deref())?;
-    let words: Vec<String> =
-        q.q.as_deref()
-            .unwrap_or("")
-            .split_whitespace()
-            .take(8)
-            .map(str::to_string)
-            .collect();
+    let words = crate::catalog::model::search_words(q.q.as_deref());
     let mut conn = state.pool.acquire().await?;
     let pipeline = repo::pipeline(&mut conn).await?;
     let mut services = repo::matrix_services(
