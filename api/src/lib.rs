@@ -5,11 +5,13 @@
 //! frameworks or SQL, and compiles to wasm32. Input types refuse unknown fields so that a typo in a
 //! pipeline's payload is an error instead of a silently ignored setting.
 
+pub mod audit;
 pub mod catalog;
 pub mod deployments;
 pub mod environments;
 pub mod error;
 
+pub use audit::*;
 pub use catalog::*;
 pub use deployments::*;
 pub use environments::*;

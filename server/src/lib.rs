@@ -2,6 +2,7 @@
 //! hydrate in the browser, the OpenAPI document and its docs page, static files, and health.
 
 pub mod api_docs;
+pub mod audit;
 pub mod catalog;
 pub mod config;
 pub mod db;
@@ -54,7 +55,8 @@ pub struct AppState {
     tags(
         (name = "catalog", description = "Teams, systems, services and their dependencies"),
         (name = "environments", description = "The pipeline of environments and what runs where"),
-        (name = "deployments", description = "Deployments and the commits they carry")
+        (name = "deployments", description = "Deployments and the commits they carry"),
+        (name = "audit", description = "The append-only, hash-chained record of every change")
     )
 )]
 struct ApiDoc;
@@ -65,6 +67,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(catalog::routes::router())
         .merge(environments::routes::router())
         .merge(deployments::routes::router())
+        .merge(audit::routes::router())
         .split_for_parts()
 }
 

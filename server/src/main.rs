@@ -33,12 +33,23 @@ enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Work with the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Load data into an empty database.
     Seed {
         /// The demo organisation: teams, 60 services, 4 environments, 180 days of deployments.
         #[arg(long, required = true)]
         demo: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain and name every record that was edited or removed (exit 1 if any).
+    Verify,
 }
 
 fn main() -> ExitCode {
@@ -81,6 +92,36 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             result?;
             tracing::info!("migrations applied");
             Ok(())
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let config = Config::from_env(None)?;
+            let db = Database::open(&config).await?;
+            let result = async {
+                db.migrate().await?;
+                portolan_server::audit::verify(&db.pool).await
+            }
+            .await;
+            db.close().await;
+            let v = result?;
+            if v.findings.is_empty() {
+                tracing::info!(
+                    records = v.rows,
+                    head = v.head.as_deref().unwrap_or("(empty)"),
+                    "the audit log is intact; keep the head hash elsewhere to detect a removed tail later"
+                );
+                Ok(())
+            } else {
+                for f in &v.findings {
+                    tracing::error!("{f}");
+                }
+                anyhow::bail!(
+                    "the audit log was tampered with: {} finding(s) in {} records",
+                    v.findings.len(),
+                    v.rows
+                )
+            }
         }
         Command::Seed { demo: _ } => {
             let config = Config::from_env(None)?;

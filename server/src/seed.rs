@@ -91,6 +91,20 @@ pub async fn seed_demo(pool: &PgPool) -> anyhow::Result<SeedReport> {
     let org = plan(DEMO_SEED, now);
     let planned = started.elapsed();
     let report = insert(&mut tx, &org).await?;
+    // Loaded in bulk, below the API: one audit record says so.
+    crate::audit::record(
+        &mut tx,
+        &crate::audit::Actor::system(),
+        "demo.seed",
+        ("database", "demo"),
+        crate::audit::repo::Change::created(&serde_json::json!({
+            "teams": report.teams, "systems": report.systems, "services": report.services,
+            "dependencies": report.dependencies, "environments": report.environments,
+            "deployments": report.deployments, "changes": report.changes,
+        })),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("recording the seed in the audit log: {e}"))?;
     tx.commit().await.context("committing the demo data")?;
     tracing::info!(
         teams = report.teams,

@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 
 use super::{model, repo};
 use crate::AppState;
+use crate::audit::{self, Actor, repo::Change};
 use crate::error::{AppError, AppResult, Problems};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::pagination::{decode_cursor, finish_page, page_size};
@@ -77,12 +78,21 @@ async fn list_teams(
     responses((status = 201, body = Team), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_team(
     State(state): State<AppState>,
+    actor: Actor,
     ApiJson(input): ApiJson<NewTeam>,
 ) -> AppResult<Created<Team>> {
     let team = model::validate_new_team(&input)?;
     let mut tx = state.pool.begin().await?;
     repo::insert_team(&mut tx, &team).await?;
     let out = repo::get_team(&mut tx, &team.slug).await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        "team.create",
+        ("team", &out.slug),
+        Change::created(&out),
+    )
+    .await?;
     tx.commit().await?;
     Ok(created(format!("/api/v1/teams/{}", out.slug), out))
 }
@@ -104,6 +114,7 @@ async fn get_team(
 async fn update_team(
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    actor: Actor,
     ApiJson(patch): ApiJson<TeamPatch>,
 ) -> AppResult<Json<Team>> {
     let mut tx = state.pool.begin().await?;
@@ -126,6 +137,14 @@ async fn update_team(
     )
     .await?;
     let out = repo::get_team(&mut tx, &slug).await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        "team.update",
+        ("team", &slug),
+        Change::changed(&current, &out),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Json(out))
 }
@@ -136,8 +155,9 @@ async fn update_team(
 async fn archive_team(
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    actor: Actor,
 ) -> AppResult<Json<Team>> {
-    set_team_archived(state, slug, true).await
+    set_team_archived(state, actor, slug, true).await
 }
 
 /// Restore an archived team.
@@ -146,14 +166,36 @@ async fn archive_team(
 async fn restore_team(
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    actor: Actor,
 ) -> AppResult<Json<Team>> {
-    set_team_archived(state, slug, false).await
+    set_team_archived(state, actor, slug, false).await
 }
 
-async fn set_team_archived(state: AppState, slug: String, archived: bool) -> AppResult<Json<Team>> {
+async fn set_team_archived(
+    state: AppState,
+    actor: Actor,
+    slug: String,
+    archived: bool,
+) -> AppResult<Json<Team>> {
     let mut tx = state.pool.begin().await?;
+    let before = repo::get_team(&mut tx, &slug).await?;
     repo::set_team_archived(&mut tx, &slug, archived).await?;
     let out = repo::get_team(&mut tx, &slug).await?;
+    if before.archived != out.archived {
+        let action = if archived {
+            "team.archive"
+        } else {
+            "team.restore"
+        };
+        audit::record(
+            &mut tx,
+            &actor,
+            action,
+            ("team", &slug),
+            Change::changed(&before, &out),
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(Json(out))
 }
@@ -185,12 +227,21 @@ async fn list_systems(
     responses((status = 201, body = System), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_system(
     State(state): State<AppState>,
+    actor: Actor,
     ApiJson(input): ApiJson<NewSystem>,
 ) -> AppResult<Created<System>> {
     let system = model::validate_new_system(&input)?;
     let mut tx = state.pool.begin().await?;
     repo::insert_system(&mut tx, &system).await?;
     let out = repo::get_system(&mut tx, &system.slug).await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        "system.create",
+        ("system", &out.slug),
+        Change::created(&out),
+    )
+    .await?;
     tx.commit().await?;
     Ok(created(format!("/api/v1/systems/{}", out.slug), out))
 }
@@ -212,6 +263,7 @@ async fn get_system(
 async fn update_system(
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    actor: Actor,
     ApiJson(patch): ApiJson<SystemPatch>,
 ) -> AppResult<Json<System>> {
     let mut tx = state.pool.begin().await?;
@@ -228,7 +280,7 @@ async fn update_system(
     p.finish()?;
     let owner = match patch.owner_team {
         Some(v) => v,
-        None => current.owner_team.map(|t| t.slug),
+        None => current.owner_team.as_ref().map(|t| t.slug.clone()),
     };
     repo::update_system(
         &mut tx,
@@ -239,6 +291,14 @@ async fn update_system(
     )
     .await?;
     let out = repo::get_system(&mut tx, &slug).await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        "system.update",
+        ("system", &slug),
+        Change::changed(&current, &out),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Json(out))
 }
@@ -249,8 +309,9 @@ async fn update_system(
 async fn archive_system(
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    actor: Actor,
 ) -> AppResult<Json<System>> {
-    set_system_archived(state, slug, true).await
+    set_system_archived(state, actor, slug, true).await
 }
 
 /// Restore an archived system.
@@ -259,18 +320,36 @@ async fn archive_system(
 async fn restore_system(
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    actor: Actor,
 ) -> AppResult<Json<System>> {
-    set_system_archived(state, slug, false).await
+    set_system_archived(state, actor, slug, false).await
 }
 
 async fn set_system_archived(
     state: AppState,
+    actor: Actor,
     slug: String,
     archived: bool,
 ) -> AppResult<Json<System>> {
     let mut tx = state.pool.begin().await?;
+    let before = repo::get_system(&mut tx, &slug).await?;
     repo::set_system_archived(&mut tx, &slug, archived).await?;
     let out = repo::get_system(&mut tx, &slug).await?;
+    if before.archived != out.archived {
+        let action = if archived {
+            "system.archive"
+        } else {
+            "system.restore"
+        };
+        audit::record(
+            &mut tx,
+            &actor,
+            action,
+            ("system", &slug),
+            Change::changed(&before, &out),
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(Json(out))
 }
@@ -330,6 +409,7 @@ async fn list_services(
     responses((status = 201, body = Service), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_service(
     State(state): State<AppState>,
+    actor: Actor,
     ApiJson(input): ApiJson<NewService>,
 ) -> AppResult<Created<Service>> {
     let fields =
@@ -337,6 +417,14 @@ async fn create_service(
     let mut tx = state.pool.begin().await?;
     repo::insert_service(&mut tx, &input.slug, &fields).await?;
     let out = repo::get_service(&mut tx, &input.slug).await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        "service.create",
+        ("service", &out.slug),
+        Change::created(&out),
+    )
+    .await?;
     tx.commit().await?;
     Ok(created(format!("/api/v1/services/{}", out.slug), out))
 }
@@ -358,10 +446,12 @@ async fn get_service(
 async fn update_service(
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    actor: Actor,
     ApiJson(patch): ApiJson<ServicePatch>,
 ) -> AppResult<Json<Service>> {
     let mut tx = state.pool.begin().await?;
     let current = repo::lock_service_fields(&mut tx, &slug).await?;
+    let before = repo::get_service(&mut tx, &slug).await?;
     let merged = model::ServiceFields {
         name: patch.name.unwrap_or(current.name),
         description: patch.description.unwrap_or(current.description),
@@ -376,6 +466,14 @@ async fn update_service(
     let fields = model::validate_service_fields(merged, None)?;
     repo::update_service(&mut tx, &slug, &fields).await?;
     let out = repo::get_service(&mut tx, &slug).await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        "service.update",
+        ("service", &slug),
+        Change::changed(&before, &out),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Json(out))
 }
@@ -386,8 +484,9 @@ async fn update_service(
 async fn archive_service(
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    actor: Actor,
 ) -> AppResult<Json<Service>> {
-    set_service_archived(state, slug, true).await
+    set_service_archived(state, actor, slug, true).await
 }
 
 /// Restore an archived service.
@@ -396,18 +495,36 @@ async fn archive_service(
 async fn restore_service(
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    actor: Actor,
 ) -> AppResult<Json<Service>> {
-    set_service_archived(state, slug, false).await
+    set_service_archived(state, actor, slug, false).await
 }
 
 async fn set_service_archived(
     state: AppState,
+    actor: Actor,
     slug: String,
     archived: bool,
 ) -> AppResult<Json<Service>> {
     let mut tx = state.pool.begin().await?;
+    let before = repo::get_service(&mut tx, &slug).await?;
     repo::set_service_archived(&mut tx, &slug, archived).await?;
     let out = repo::get_service(&mut tx, &slug).await?;
+    if before.archived != out.archived {
+        let action = if archived {
+            "service.archive"
+        } else {
+            "service.restore"
+        };
+        audit::record(
+            &mut tx,
+            &actor,
+            action,
+            ("service", &slug),
+            Change::changed(&before, &out),
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(Json(out))
 }
@@ -461,6 +578,7 @@ async fn list_service_dependencies(
 async fn put_service_dependency(
     State(state): State<AppState>,
     Path((slug, to)): Path<(String, String)>,
+    actor: Actor,
     ApiJson(input): ApiJson<DependencyInput>,
 ) -> AppResult<StatusCode> {
     let description =
@@ -482,6 +600,21 @@ async fn put_service_dependency(
     }
     let inserted =
         repo::upsert_dependency(&mut tx, from_id, to_id, input.kind, &description).await?;
+    let edge =
+        serde_json::json!({"from": slug, "to": to, "kind": input.kind, "description": description});
+    let (action, change) = if inserted {
+        ("dependency.create", Change::created(&edge))
+    } else {
+        ("dependency.update", Change::created(&edge))
+    };
+    audit::record(
+        &mut tx,
+        &actor,
+        action,
+        ("dependency", &format!("{slug}->{to}")),
+        change,
+    )
+    .await?;
     tx.commit().await?;
     Ok(if inserted {
         StatusCode::CREATED
@@ -497,6 +630,7 @@ async fn put_service_dependency(
 async fn delete_service_dependency(
     State(state): State<AppState>,
     Path((slug, to)): Path<(String, String)>,
+    actor: Actor,
 ) -> AppResult<StatusCode> {
     let mut tx = state.pool.begin().await?;
     let (from_id, _) = repo::service_id(&mut tx, &slug)
@@ -510,6 +644,15 @@ async fn delete_service_dependency(
             "'{slug}' does not depend on '{to}'"
         )));
     }
+    let edge = serde_json::json!({"from": slug, "to": to});
+    audit::record(
+        &mut tx,
+        &actor,
+        "dependency.delete",
+        ("dependency", &format!("{slug}->{to}")),
+        Change::removed(&edge),
+    )
+    .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

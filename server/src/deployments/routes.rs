@@ -16,6 +16,7 @@ use utoipa_axum::routes;
 use super::model::{self, Transition};
 use super::repo;
 use crate::AppState;
+use crate::audit::{self, Actor, repo::Change};
 use crate::catalog::repo as catalog_repo;
 use crate::environments::repo as env_repo;
 use crate::error::{AppError, AppResult};
@@ -101,6 +102,7 @@ async fn list_deployments(
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn record_deployment(
     State(state): State<AppState>,
+    actor: Actor,
     ApiJson(input): ApiJson<NewDeployment>,
 ) -> AppResult<Response> {
     let d = model::validate_new_deployment(&input, OffsetDateTime::now_utc())?;
@@ -148,6 +150,14 @@ async fn record_deployment(
         }
     };
     let out = repo::get(&mut tx, id).await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        "deployment.record",
+        ("deployment", &id.to_string()),
+        Change::created(&out),
+    )
+    .await?;
     tx.commit().await?;
     Ok(created(format!("/api/v1/deployments/{id}"), out).into_response())
 }
@@ -173,6 +183,7 @@ async fn get_deployment(
 async fn update_deployment_status(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    actor: Actor,
     ApiJson(update): ApiJson<StatusUpdate>,
 ) -> AppResult<Json<Deployment>> {
     let id = parse_id(&id)?;
@@ -189,7 +200,18 @@ async fn update_deployment_status(
         let (started, finished) =
             model::times_after_move(update.status, current.started_at, current.finished_at, at)
                 .map_err(|m| AppError::field("at", m))?;
+        let before = repo::get(&mut tx, id).await?;
         repo::set_status(&mut tx, id, update.status, started, finished).await?;
+        let after = repo::get(&mut tx, id).await?;
+        let action = format!("deployment.{}", update.status.as_str());
+        audit::record(
+            &mut tx,
+            &actor,
+            &action,
+            ("deployment", &id.to_string()),
+            Change::changed(&before, &after),
+        )
+        .await?;
     }
     let out = repo::get(&mut tx, id).await?;
     tx.commit().await?;

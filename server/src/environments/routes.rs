@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 
 use super::{model, repo};
 use crate::AppState;
+use crate::audit::{self, Actor, repo::Change};
 use crate::catalog::repo as catalog_repo;
 use crate::error::{AppError, AppResult, Problems};
 use crate::extract::{ApiJson, ApiQuery};
@@ -57,6 +58,7 @@ async fn list_environments(
     responses((status = 201, body = Environment), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_environment(
     State(state): State<AppState>,
+    actor: Actor,
     ApiJson(input): ApiJson<NewEnvironment>,
 ) -> AppResult<Created<Environment>> {
     let mut p = Problems::default();
@@ -82,6 +84,14 @@ async fn create_environment(
     )
     .await?;
     let out = repo::get(&mut tx, &slug).await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        "environment.create",
+        ("environment", &slug),
+        Change::created(&out),
+    )
+    .await?;
     tx.commit().await?;
     Ok(created(format!("/api/v1/environments/{slug}"), out))
 }
@@ -104,6 +114,7 @@ async fn get_environment(
 async fn update_environment(
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    actor: Actor,
     ApiJson(patch): ApiJson<EnvironmentPatch>,
 ) -> AppResult<Json<Environment>> {
     let mut tx = state.pool.begin().await?;
@@ -137,6 +148,14 @@ async fn update_environment(
         repo::move_to(&mut tx, &slug, pos).await?;
     }
     let out = repo::get(&mut tx, &slug).await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        "environment.update",
+        ("environment", &slug),
+        Change::changed(&current, &out),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Json(out))
 }
@@ -147,8 +166,9 @@ async fn update_environment(
 async fn archive_environment(
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    actor: Actor,
 ) -> AppResult<Json<Environment>> {
-    set_archived(state, slug, true).await
+    set_archived(state, actor, slug, true).await
 }
 
 /// Put an archived environment back, at the end of the pipeline.
@@ -157,19 +177,37 @@ async fn archive_environment(
 async fn restore_environment(
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    actor: Actor,
 ) -> AppResult<Json<Environment>> {
-    set_archived(state, slug, false).await
+    set_archived(state, actor, slug, false).await
 }
 
 async fn set_archived(
     state: AppState,
+    actor: Actor,
     slug: String,
     archived: bool,
 ) -> AppResult<Json<Environment>> {
     let mut tx = state.pool.begin().await?;
     repo::lock_pipeline(&mut tx).await?;
+    let before = repo::get(&mut tx, &slug).await?;
     repo::set_archived(&mut tx, &slug, archived).await?;
     let out = repo::get(&mut tx, &slug).await?;
+    if before.archived != out.archived {
+        let action = if archived {
+            "environment.archive"
+        } else {
+            "environment.restore"
+        };
+        audit::record(
+            &mut tx,
+            &actor,
+            action,
+            ("environment", &slug),
+            Change::changed(&before, &out),
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(Json(out))
 }

@@ -1,0 +1,224 @@
+//! The audit log: written with every change, append-only, and a chain that names tampering.
+
+use axum::http::StatusCode;
+use portolan_server::audit::{model::Finding, verify};
+use serde_json::json;
+use sqlx::PgPool;
+
+use crate::TestApp;
+
+async fn count(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM audit_log")
+        .fetch_one(pool)
+        .await
+        .expect("count")
+}
+
+#[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
+async fn every_change_is_recorded_with_before_and_after(pool: PgPool) {
+    let app = TestApp::new(pool.clone());
+    let created = app
+        .post(
+            "/api/v1/teams",
+            json!({"slug": "payments", "name": "Payments"}),
+        )
+        .await;
+    let request_id = created.headers["x-request-id"]
+        .to_str()
+        .expect("id")
+        .to_string();
+    app.patch("/api/v1/teams/payments", json!({"description": "Money"}))
+        .await;
+
+    let log = app
+        .get("/api/v1/audit?target_kind=team&target_id=payments")
+        .await
+        .body;
+    let items = log["items"].as_array().expect("items");
+    assert_eq!(items.len(), 2);
+    let (update, create) = (&items[0], &items[1]);
+    assert_eq!(create["action"], "team.create");
+    assert!(create["before"].is_null());
+    assert_eq!(create["after"]["name"], "Payments");
+    assert_eq!(create["actor_kind"], "anonymous");
+    assert_eq!(
+        create["request_id"], request_id,
+        "the record carries the request id"
+    );
+    assert_eq!(update["action"], "team.update");
+    assert_eq!(
+        (
+            update["before"]["description"].as_str(),
+            update["after"]["description"].as_str()
+        ),
+        (Some(""), Some("Money"))
+    );
+    assert_eq!(update["seq"].as_i64(), Some(2));
+    assert_eq!(update["hash"].as_str().map(str::len), Some(64));
+
+    // A refused change records nothing: it rolled back with its transaction.
+    let before = count(&pool).await;
+    assert_eq!(
+        app.post(
+            "/api/v1/teams",
+            json!({"slug": "payments", "name": "Again"})
+        )
+        .await
+        .status,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        app.post("/api/v1/teams/nobody/archive", json!({}))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(count(&pool).await, before);
+}
+
+#[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
+async fn every_kind_of_change_is_recorded(pool: PgPool) {
+    let app = TestApp::new(pool.clone());
+    app.scene().await;
+    app.put(
+        "/api/v1/services/checkout-api/dependencies/payment-gateway",
+        json!({"kind": "sync"}),
+    )
+    .await;
+    app.delete("/api/v1/services/checkout-api/dependencies/payment-gateway")
+        .await;
+    app.post("/api/v1/services/search-indexer/archive", json!({}))
+        .await;
+    app.post("/api/v1/environments/staging/archive", json!({}))
+        .await;
+    let d = app.create("/api/v1/deployments", json!({"service": "checkout-api", "environment": "prod", "version": "1", "status": "in_progress", "external_id": "e1"})).await;
+    let id = d["id"].as_i64().expect("id");
+    app.post(
+        &format!("/api/v1/deployments/{id}/status"),
+        json!({"status": "succeeded"}),
+    )
+    .await;
+    // Retries change nothing and record nothing.
+    app.post(
+        &format!("/api/v1/deployments/{id}/status"),
+        json!({"status": "succeeded"}),
+    )
+    .await;
+    app.post("/api/v1/deployments", json!({"service": "checkout-api", "environment": "prod", "version": "1", "status": "in_progress", "external_id": "e1"})).await;
+    app.post("/api/v1/services/search-indexer/archive", json!({}))
+        .await;
+
+    let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log ORDER BY seq")
+        .fetch_all(&pool)
+        .await
+        .expect("actions");
+    assert_eq!(
+        actions,
+        vec![
+            "team.create",
+            "team.create",
+            "system.create",
+            "service.create",
+            "service.create",
+            "service.create",
+            "environment.create",
+            "environment.create",
+            "environment.create",
+            "dependency.create",
+            "dependency.delete",
+            "service.archive",
+            "environment.archive",
+            "deployment.record",
+            "deployment.succeeded",
+        ]
+    );
+}
+
+#[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
+async fn the_database_refuses_to_change_the_log(pool: PgPool) {
+    let app = TestApp::new(pool.clone());
+    app.scene().await;
+    for sql in [
+        "UPDATE audit_log SET actor_name = 'someone else'",
+        "DELETE FROM audit_log",
+        "TRUNCATE audit_log",
+    ] {
+        let err = sqlx::query(sql).execute(&pool).await.expect_err("refused");
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+    let v = verify(&pool).await.expect("verify");
+    assert!(v.findings.is_empty(), "{:?}", v.findings);
+    assert_eq!(v.rows, 9);
+}
+
+#[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
+async fn verify_names_an_edited_and_a_removed_record(pool: PgPool) {
+    let app = TestApp::new(pool.clone());
+    app.scene().await;
+    let mut conn = pool.acquire().await.expect("conn");
+    // Behind the application's back: a superuser session that skips triggers.
+    sqlx::query("SET session_replication_role = replica")
+        .execute(&mut *conn)
+        .await
+        .expect("replica");
+    sqlx::query(
+        "UPDATE audit_log SET after = jsonb_set(after, '{name}', '\"Innocent\"') WHERE seq = 4",
+    )
+    .execute(&mut *conn)
+    .await
+    .expect("edit");
+    let id4: i64 = sqlx::query_scalar("SELECT id FROM audit_log WHERE seq = 4")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("id");
+    let v = verify(&pool).await.expect("verify");
+    assert_eq!(v.findings, vec![Finding::Edited { seq: 4, id: id4 }]);
+    assert_eq!(
+        v.findings[0].to_string(),
+        format!("record seq 4 (id {id4}) was changed after it was written")
+    );
+
+    sqlx::query("DELETE FROM audit_log WHERE seq = 7")
+        .execute(&mut *conn)
+        .await
+        .expect("delete");
+    let id8: i64 = sqlx::query_scalar("SELECT id FROM audit_log WHERE seq = 8")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("id");
+    let v = verify(&pool).await.expect("verify");
+    assert_eq!(
+        v.findings,
+        vec![
+            Finding::Edited { seq: 4, id: id4 },
+            Finding::Missing {
+                from_seq: 7,
+                to_seq: 7
+            },
+            Finding::Unlinked { seq: 8, id: id8 }
+        ]
+    );
+}
+
+#[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
+async fn concurrent_changes_append_one_unbroken_chain(pool: PgPool) {
+    let app = std::sync::Arc::new(TestApp::new(pool.clone()));
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            app.post(
+                "/api/v1/teams",
+                json!({"slug": format!("team-{i}"), "name": format!("Team {i}")}),
+            )
+            .await
+            .status
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.expect("task"), StatusCode::CREATED);
+    }
+    let v = verify(&pool).await.expect("verify");
+    assert_eq!(v.rows, 12);
+    assert!(v.findings.is_empty(), "{:?}", v.findings);
+}
