@@ -176,6 +176,7 @@ if ! step setup "Install tools (tests/setup.sh)" bash tests/setup.sh; then
     exit 1
 fi
 step fmt "Formatting" cargo fmt --all -- --check
+step oidc "The test OpenID Connect provider (node --test tests/oidc/)" node --test tests/oidc/provider.test.mjs
 step web "Browser bundle, release (web/build.sh --release)" bash web/build.sh --release
 step clippy "Clippy (workspace; wasm side with hydrate)" clippy_all
 step db "Throwaway PostgreSQL cluster (tests/pg.sh)" start_db
