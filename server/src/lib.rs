@@ -120,6 +120,14 @@ pub fn build_app(state: AppState) -> Router {
         .merge(api)
         .merge(pages)
         .layer(CompressionLayer::new())
+        // Pages set their own policy with a per-response nonce; everything else runs no script.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:; \
+                 object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+            ),
+        ))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

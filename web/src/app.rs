@@ -32,9 +32,28 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The Content-Security-Policy of a page: scripts only from Portolan itself or inline with this
+/// response's nonce (hydration), WebAssembly allowed to compile, nothing from elsewhere.
+pub fn content_security_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(res)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) && let Ok(value) =
+        http::HeaderValue::from_str(&content_security_policy(&nonce.to_string()))
+    {
+        res.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+    }
     view! {
         <Title formatter=|page: String| if page.is_empty() { "Portolan".to_string() } else { format!("{page} · Portolan") }/>
         <Router>

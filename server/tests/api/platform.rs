@@ -144,6 +144,36 @@ async fn pages_render_on_the_server_from_the_api(pool: PgPool) {
         page.text.contains("/pkg/portolan.js"),
         "the page loads the hydration bundle"
     );
+    let csp = page.headers["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .to_string();
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|r| r.split('\'').next())
+        .expect("a nonce in the policy");
+    assert!(nonce.len() >= 16, "{csp}");
+    assert!(
+        page.text.contains(&format!("nonce=\"{nonce}\"")),
+        "the hydration script carries the policy's nonce"
+    );
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("'wasm-unsafe-eval'"),
+        "{csp}"
+    );
+    let other = app.get("/").await.headers["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .to_string();
+    assert_ne!(other, csp, "a fresh nonce for every response");
+    let docs = app.get("/api/docs").await;
+    assert!(
+        docs.headers["content-security-policy"]
+            .to_str()
+            .expect("csp")
+            .contains("script-src 'none'")
+    );
     let page = app.get("/?q=gateway").await;
     assert!(
         page.text.contains("value=\"gateway\""),
