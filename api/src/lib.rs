@@ -6,12 +6,14 @@
 //! pipeline's payload is an error instead of a silently ignored setting.
 
 pub mod audit;
+pub mod auth;
 pub mod catalog;
 pub mod deployments;
 pub mod environments;
 pub mod error;
 
 pub use audit::*;
+pub use auth::*;
 pub use catalog::*;
 pub use deployments::*;
 pub use environments::*;

@@ -16,6 +16,37 @@ pub struct Config {
     pub site_root: PathBuf,
     /// The design system and other files served as-is under `/static`.
     pub static_dir: PathBuf,
+    /// Sign-in through OpenID Connect; `None` when not configured.
+    pub oidc: Option<OidcConfig>,
+}
+
+/// A secret setting: shown as `REDACTED` wherever the configuration is printed.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("REDACTED")
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct OidcConfig {
+    /// `https://login.microsoftonline.com/<tenant>/v2.0` for Entra ID.
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// Where people reach Portolan; the redirect URI is `<public_url>/auth/callback`.
+    pub public_url: url::Url,
 }
 
 impl std::fmt::Debug for Config {
@@ -29,6 +60,7 @@ impl std::fmt::Debug for Config {
             .field("data_dir", &self.data_dir)
             .field("site_root", &self.site_root)
             .field("static_dir", &self.static_dir)
+            .field("oidc", &self.oidc)
             .finish()
     }
 }
@@ -96,14 +128,92 @@ impl Config {
                 ),
             ));
         }
+        let oidc = oidc_settings(&env, addr)?;
         Ok(Self {
             addr,
             database_url,
             data_dir,
             site_root,
             static_dir,
+            oidc,
         })
     }
+}
+
+/// Sign-in settings (read through `env`): all of them or none. A tenant gives the Entra ID issuer.
+fn oidc_settings(
+    env: &dyn Fn(&str) -> Option<String>,
+    addr: SocketAddr,
+) -> Result<Option<OidcConfig>, ConfigError> {
+    let issuer = env("PORTOLAN_OIDC_ISSUER").or_else(|| {
+        env("PORTOLAN_OIDC_TENANT").map(|t| format!("https://login.microsoftonline.com/{t}/v2.0"))
+    });
+    let client_id = env("PORTOLAN_OIDC_CLIENT_ID");
+    let secret = match (
+        env("PORTOLAN_OIDC_CLIENT_SECRET"),
+        env("PORTOLAN_OIDC_CLIENT_SECRET_FILE"),
+    ) {
+        (Some(s), None) => Some(s),
+        (None, Some(path)) => Some(
+            std::fs::read_to_string(&path)
+                .map_err(|e| {
+                    config_error(
+                        "PORTOLAN_OIDC_CLIENT_SECRET_FILE",
+                        format!("cannot read {path}: {e}"),
+                    )
+                })?
+                .trim()
+                .to_string(),
+        ),
+        (Some(_), Some(_)) => {
+            return Err(config_error(
+                "PORTOLAN_OIDC_CLIENT_SECRET",
+                "set either PORTOLAN_OIDC_CLIENT_SECRET or PORTOLAN_OIDC_CLIENT_SECRET_FILE, not both",
+            ));
+        }
+        (None, None) => None,
+    };
+    let (issuer, client_id, secret) = match (issuer, client_id, secret) {
+        (None, None, None) => return Ok(None),
+        (Some(i), Some(c), Some(s)) => (i, c, s),
+        (i, c, _) => {
+            let missing = if i.is_none() {
+                "PORTOLAN_OIDC_TENANT (or PORTOLAN_OIDC_ISSUER)"
+            } else if c.is_none() {
+                "PORTOLAN_OIDC_CLIENT_ID"
+            } else {
+                "PORTOLAN_OIDC_CLIENT_SECRET (or PORTOLAN_OIDC_CLIENT_SECRET_FILE)"
+            };
+            return Err(config_error(
+                "PORTOLAN_OIDC_*",
+                format!(
+                    "sign-in is partly configured: {missing} is missing; set all three or none"
+                ),
+            ));
+        }
+    };
+    if !url::Url::parse(&issuer).is_ok_and(|u| matches!(u.scheme(), "https" | "http")) {
+        return Err(config_error(
+            "PORTOLAN_OIDC_ISSUER",
+            format!("'{issuer}' is not an http(s) URL"),
+        ));
+    }
+    let public = env("PORTOLAN_PUBLIC_URL").unwrap_or_else(|| format!("http://{addr}"));
+    let public_url = url::Url::parse(&public)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "https" | "http"))
+        .ok_or_else(|| {
+            config_error(
+                "PORTOLAN_PUBLIC_URL",
+                format!("'{public}' is not an http(s) URL like https://portolan.example.com"),
+            )
+        })?;
+    Ok(Some(OidcConfig {
+        issuer,
+        client_id,
+        client_secret: Secret(secret),
+        public_url,
+    }))
 }
 
 fn validate_database_url(url: &str) -> Result<(), ConfigError> {
@@ -167,6 +277,65 @@ mod tests {
             redact_url("postgres://app@db/portolan"),
             "postgres://app@db/portolan"
         );
+    }
+
+    fn settings(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn sign_in_settings_go_together_and_name_what_is_missing() {
+        let addr: SocketAddr = "127.0.0.1:8080".parse().expect("addr");
+        assert!(
+            oidc_settings(&settings(&[]), addr)
+                .expect("none is fine")
+                .is_none()
+        );
+        let err = oidc_settings(
+            &settings(&[
+                ("PORTOLAN_OIDC_TENANT", "t"),
+                ("PORTOLAN_OIDC_CLIENT_SECRET", "s"),
+            ]),
+            addr,
+        )
+        .expect_err("partial");
+        assert!(
+            err.message.contains("PORTOLAN_OIDC_CLIENT_ID"),
+            "{}",
+            err.message
+        );
+        let c = oidc_settings(
+            &settings(&[
+                ("PORTOLAN_OIDC_TENANT", "t-1"),
+                ("PORTOLAN_OIDC_CLIENT_ID", "c"),
+                ("PORTOLAN_OIDC_CLIENT_SECRET", "hunter2"),
+            ]),
+            addr,
+        )
+        .expect("complete")
+        .expect("some");
+        assert_eq!(c.issuer, "https://login.microsoftonline.com/t-1/v2.0");
+        assert_eq!(c.public_url.as_str(), "http://127.0.0.1:8080/");
+        assert!(
+            !format!("{c:?}").contains("hunter2"),
+            "the secret never prints"
+        );
+        let err = oidc_settings(
+            &settings(&[
+                ("PORTOLAN_OIDC_TENANT", "t"),
+                ("PORTOLAN_OIDC_CLIENT_ID", "c"),
+                ("PORTOLAN_OIDC_CLIENT_SECRET", "s"),
+                ("PORTOLAN_PUBLIC_URL", "ftp://x"),
+            ]),
+            addr,
+        )
+        .expect_err("bad public url");
+        assert_eq!(err.setting, "PORTOLAN_PUBLIC_URL");
     }
 
     #[test]

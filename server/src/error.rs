@@ -15,6 +15,9 @@ pub enum AppError {
     /// The request cannot be understood at all: bad JSON, wrong content type (400).
     #[error("{0}")]
     BadRequest(String),
+    /// The request needs a signed-in person or a token, and has neither (401).
+    #[error("sign in first")]
+    Unauthenticated,
     /// The named resource does not exist (404).
     #[error("{0}")]
     NotFound(String),
@@ -44,6 +47,7 @@ impl AppError {
         match self {
             Self::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            Self::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
@@ -132,6 +136,10 @@ impl IntoResponse for AppError {
                     vec![],
                 )
             }
+            Self::Unauthenticated => (
+                "sign in first: no session cookie or API token was sent".into(),
+                vec![],
+            ),
             Self::BadRequest(m)
             | Self::NotFound(m)
             | Self::Conflict(m)

@@ -3,6 +3,7 @@
 
 pub mod api_docs;
 pub mod audit;
+pub mod auth;
 pub mod catalog;
 pub mod config;
 pub mod db;
@@ -41,6 +42,22 @@ use crate::error::{AppError, REQUEST_ID};
 pub struct AppState {
     pub pool: PgPool,
     pub config: Arc<Config>,
+    /// The identity provider, when sign-in is configured.
+    pub oidc: Option<Arc<auth::oidc::Oidc>>,
+}
+
+impl AppState {
+    pub fn new(pool: PgPool, config: Config) -> anyhow::Result<Self> {
+        let oidc = match &config.oidc {
+            Some(c) => Some(Arc::new(auth::oidc::Oidc::new(c.clone())?)),
+            None => None,
+        };
+        Ok(Self {
+            pool,
+            config: Arc::new(config),
+            oidc,
+        })
+    }
 }
 
 #[derive(OpenApi)]
@@ -56,7 +73,8 @@ pub struct AppState {
         (name = "catalog", description = "Teams, systems, services and their dependencies"),
         (name = "environments", description = "The pipeline of environments and what runs where"),
         (name = "deployments", description = "Deployments and the commits they carry"),
-        (name = "audit", description = "The append-only, hash-chained record of every change")
+        (name = "audit", description = "The append-only, hash-chained record of every change"),
+        (name = "auth", description = "Who is signed in")
     )
 )]
 struct ApiDoc;
@@ -68,6 +86,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(environments::routes::router())
         .merge(deployments::routes::router())
         .merge(audit::routes::router())
+        .merge(auth::routes::api_router())
         .split_for_parts()
 }
 
@@ -81,6 +100,10 @@ fn api_router(state: AppState) -> Router {
     routes
         .route("/api/{*rest}", any(api_not_found))
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::resolve_session,
+        ))
         .with_state(state)
         .layer(middleware::from_fn(request_id))
 }
@@ -118,6 +141,7 @@ pub fn build_app(state: AppState) -> Router {
         .nest_service("/static", static_files)
         .nest_service("/pkg", bundle)
         .merge(api)
+        .merge(auth::routes::browser_routes().with_state(state.clone()))
         .merge(pages)
         .layer(CompressionLayer::new())
         // Pages set their own policy with a per-response nonce; everything else runs no script.

@@ -166,7 +166,10 @@ async fn serve(addr: Option<&str>, demo: bool) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(config.addr).await.with_context(|| {
             format!("could not listen on {}; choose another address with PORTOLAN_ADDR or --addr", config.addr)
         })?;
-        let state = AppState { pool: db.pool.clone(), config: std::sync::Arc::new(config.clone()) };
+        let state = AppState::new(db.pool.clone(), config.clone())?;
+        if let Some(oidc) = &state.oidc {
+            tracing::info!(issuer = %oidc.config.issuer, redirect_uri = %oidc.redirect_uri(), "sign-in is on");
+        }
         tracing::info!("Portolan is ready at http://{}", config.addr);
         axum::serve(listener, build_app(state)).with_graceful_shutdown(shutdown_signal()).await?;
         tracing::info!("shutting down");

@@ -14,7 +14,6 @@
 #![expect(clippy::print_stdout, reason = "a benchmark prints its figures")]
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -699,11 +698,9 @@ async fn measure(args: &Args, pool: &PgPool) -> anyhow::Result<()> {
         data_dir: std::env::temp_dir(),
         site_root: root.join("target/site"),
         static_dir: root.join("static"),
+        oidc: None,
     };
-    let app = build_app(AppState {
-        pool: pool.clone(),
-        config: Arc::new(config),
-    });
+    let app = build_app(AppState::new(pool.clone(), config)?);
     let n = args.requests;
     let mut rng = Rng(0x5EED_B0A7_CAFE);
 

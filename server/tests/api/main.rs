@@ -2,13 +2,13 @@
 //! `#[sqlx::test]` gives each test its own freshly migrated database (from DATABASE_URL).
 
 mod audit;
+mod auth;
 mod catalog;
 mod deployments;
 mod environments;
 mod platform;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
@@ -58,11 +58,9 @@ impl TestApp {
             data_dir: std::env::temp_dir(),
             site_root: root.join("target/site"),
             static_dir: root.join("static"),
+            oidc: None,
         };
-        let router = build_app(AppState {
-            pool: pool.clone(),
-            config: Arc::new(config),
-        });
+        let router = build_app(AppState::new(pool.clone(), config).expect("state"));
         Self { router, pool }
     }
 

@@ -1,0 +1,267 @@
+//! Sign-in through a real OpenID Connect provider (tests/oidc/provider.mjs, shaped like Entra ID):
+//! the HTTP flow end to end, sessions, sign-out, and the checks on state.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use axum::http::StatusCode;
+use portolan_server::config::{Config, OidcConfig, Secret};
+use portolan_server::{AppState, build_app};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use tokio::io::AsyncBufReadExt;
+
+/// The provider and Portolan, each on its own loopback port.
+struct Stack {
+    base: String,
+    issuer: String,
+    _provider: tokio::process::Child,
+}
+
+async fn start(pool: PgPool) -> Stack {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut provider = tokio::process::Command::new("node")
+        .arg(root.join("tests/oidc/provider.mjs"))
+        .args(["--port", "0", "--exit-with-stdin", "--quiet"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node runs the test provider (bash tests/setup.sh installs it)");
+    let stdout = provider.stdout.take().expect("stdout");
+    let mut line = String::new();
+    tokio::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .await
+        .expect("the provider says where it is");
+    let started: Value = serde_json::from_str(&line).expect("one JSON line");
+    let issuer = started["issuer"].as_str().expect("issuer").to_string();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let config = Config {
+        addr: listener.local_addr().expect("addr"),
+        database_url: None,
+        data_dir: std::env::temp_dir(),
+        site_root: root.join("target/site"),
+        static_dir: root.join("static"),
+        oidc: Some(OidcConfig {
+            issuer: issuer.clone(),
+            client_id: "portolan-test".into(),
+            client_secret: Secret::new("portolan-test-secret"),
+            public_url: base.parse().expect("url"),
+        }),
+    };
+    let app = build_app(AppState::new(pool, config).expect("state"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Stack {
+        base,
+        issuer,
+        _provider: provider,
+    }
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client")
+}
+
+/// A client that stops at the first redirect, to look at it.
+fn stepper() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+#[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
+async fn sign_in_sign_out_through_the_provider(pool: PgPool) {
+    let stack = start(pool.clone()).await;
+    let b = browser();
+
+    let me = b
+        .get(format!("{}/api/v1/me", stack.base))
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+
+    // Sign in as `developer`; the provider signs them in from the login hint and redirects back.
+    let page = b
+        .get(format!(
+            "{}/auth/login?login_hint=developer&return_to=/deployments",
+            stack.base
+        ))
+        .send()
+        .await
+        .expect("sign-in");
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(
+        page.url().path(),
+        "/deployments",
+        "back where the person started"
+    );
+
+    let me: Value = b
+        .get(format!("{}/api/v1/me", stack.base))
+        .send()
+        .await
+        .expect("me")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(me["object_id"], "aaaaaaaa-0000-4000-8000-000000000002");
+    assert_eq!(me["tenant_id"], "11111111-2222-4333-8444-555555555555");
+    assert_eq!(me["roles"], json!(["developer"]));
+    assert_eq!(me["groups_overage"], false);
+    assert!(me["csrf_token"].as_str().is_some_and(|t| t.len() >= 32));
+    assert!(
+        stack
+            .issuer
+            .ends_with("/11111111-2222-4333-8444-555555555555/v2.0")
+    );
+
+    // Changes are now made, and audited, as that person.
+    let created = b
+        .post(format!("{}/api/v1/teams", stack.base))
+        .json(&json!({"slug": "payments", "name": "Payments"}))
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let (kind, id): (String, String) =
+        sqlx::query_as("SELECT actor_kind, actor_id FROM audit_log WHERE action = 'team.create'")
+            .fetch_one(&pool)
+            .await
+            .expect("audit");
+    assert_eq!(
+        (kind.as_str(), id.as_str()),
+        (
+            "user",
+            "11111111-2222-4333-8444-555555555555:aaaaaaaa-0000-4000-8000-000000000002"
+        )
+    );
+
+    // Only a hash of the session token is stored.
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(stored, 1);
+
+    // Sign out: the session ends here and at the provider, and the browser lands back on Portolan.
+    let out = b
+        .post(format!("{}/auth/logout", stack.base))
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(out.status(), StatusCode::OK);
+    assert_eq!(out.url().as_str().trim_end_matches('/'), stack.base);
+    assert_eq!(
+        b.get(format!("{}/api/v1/me", stack.base))
+            .send()
+            .await
+            .expect("me")
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(left, 0);
+}
+
+#[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
+async fn a_sign_in_answer_counts_once_and_only_with_its_state(pool: PgPool) {
+    let stack = start(pool.clone()).await;
+    let s = stepper();
+    // Walk the redirects by hand until the provider sends the browser back with a code.
+    let mut url = format!("{}/auth/login?login_hint=admin", stack.base);
+    let callback = loop {
+        let res = s.get(&url).send().await.expect("step");
+        assert!(res.status().is_redirection(), "{url}: {}", res.status());
+        let next = res.headers()["location"]
+            .to_str()
+            .expect("location")
+            .to_string();
+        let next = if next.starts_with('/') {
+            format!("{}{next}", res.url().origin().ascii_serialization())
+        } else {
+            next
+        };
+        if next.starts_with(&format!("{}/auth/callback", stack.base)) {
+            break next;
+        }
+        url = next;
+    };
+    // Someone else's browser (no session cookie) replaying the answer with a forged state.
+    let forged = callback.replace("state=", "state=forged");
+    let res = browser().get(&forged).send().await.expect("forged");
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        res.text()
+            .await
+            .expect("text")
+            .contains("unknown, expired, or was already completed")
+    );
+
+    let first = s.get(&callback).send().await.expect("callback");
+    assert_eq!(
+        first.status(),
+        StatusCode::SEE_OTHER,
+        "the real answer signs in"
+    );
+    assert!(
+        first.headers()["set-cookie"]
+            .to_str()
+            .expect("cookie")
+            .contains("HttpOnly; SameSite=Lax")
+    );
+    let again = s.get(&callback).send().await.expect("replay");
+    assert_eq!(
+        again.status(),
+        StatusCode::BAD_REQUEST,
+        "a replayed answer is refused"
+    );
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(users, 1);
+}
+
+#[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
+async fn the_groups_overage_marker_is_kept_not_read_as_no_groups(pool: PgPool) {
+    let stack = start(pool).await;
+    let b = browser();
+    b.get(format!("{}/auth/login?login_hint=overage", stack.base))
+        .send()
+        .await
+        .expect("sign-in");
+    let me: Value = b
+        .get(format!("{}/api/v1/me", stack.base))
+        .send()
+        .await
+        .expect("me")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(me["groups_overage"], true);
+    assert_eq!(me["roles"], json!(["developer"]), "app roles still apply");
+}
+
+#[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
+async fn without_sign_in_configured_the_routes_say_so(pool: PgPool) {
+    let app = crate::TestApp::new(pool);
+    let page = app.get("/auth/login").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(page.text.contains("Sign-in is not configured"));
+    assert_eq!(app.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED);
+}
