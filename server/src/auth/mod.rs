@@ -20,6 +20,9 @@ use crate::AppState;
 use crate::audit::Actor;
 
 pub const SESSION_COOKIE: &str = "portolan_session";
+/// Binds a sign-in attempt to the browser that started it: the answer from the provider must
+/// come back to that browser (or someone could sign a victim in as themselves).
+pub const SIGN_IN_COOKIE: &str = "portolan_sign_in";
 
 /// The value of one cookie of the request.
 pub fn cookie<'a>(req: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {

@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 
 use super::oidc::SignInError;
 use super::session::{self, ABSOLUTE_TIMEOUT, SignedIn};
-use super::{SESSION_COOKIE, cookie};
+use super::{SESSION_COOKIE, SIGN_IN_COOKIE, cookie};
 use crate::AppState;
 use crate::error::{AppError, AppResult};
 
@@ -89,7 +89,25 @@ async fn login(
     {
         return e.into_response();
     }
-    Redirect::to(started.url.as_str()).into_response()
+    let mut res = Redirect::to(started.url.as_str()).into_response();
+    let binding = format!(
+        "{SIGN_IN_COOKIE}={}; Path=/auth; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        started.state,
+        session::ATTEMPT_TIMEOUT.whole_seconds(),
+        secure_flag(oidc)
+    );
+    if let Ok(v) = HeaderValue::from_str(&binding) {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    res
+}
+
+fn secure_flag(oidc: &super::oidc::Oidc) -> &'static str {
+    if oidc.config.public_url.scheme() == "https" {
+        "; Secure"
+    } else {
+        ""
+    }
 }
 
 fn sign_in_failed(e: SignInError) -> Response {
@@ -120,6 +138,13 @@ async fn callback(
             "The answer from the identity provider has no state. Start again from the sign-in link.",
         );
     };
+    if cookie(&headers, SIGN_IN_COOKIE) != Some(state_param.as_str()) {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "Sign-in failed",
+            "This sign-in was started in another browser (or its cookie expired). Start again from the sign-in link.",
+        );
+    }
     let attempt = match session::take_attempt(&state.pool, state_param).await {
         Ok(Some(a)) => a,
         Ok(None) => {
@@ -156,19 +181,21 @@ async fn callback(
         Err(e) => return e.into_response(),
     };
     tracing::info!(tid = %who.tenant_id, oid = %who.object_id, roles = ?who.roles, "signed in");
-    let secure = if oidc.config.public_url.scheme() == "https" {
-        "; Secure"
-    } else {
-        ""
-    };
     let cookie_value = format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
-        ABSOLUTE_TIMEOUT.whole_seconds()
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        ABSOLUTE_TIMEOUT.whole_seconds(),
+        secure_flag(oidc)
     );
     let mut res = Redirect::to(&attempt.return_to).into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie_value) {
-        res.headers_mut().insert(header::SET_COOKIE, v);
+        res.headers_mut().append(header::SET_COOKIE, v);
     }
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_static(
+            "portolan_sign_in=; Path=/auth; HttpOnly; SameSite=Lax; Max-Age=0",
+        ),
+    );
     res
 }
 

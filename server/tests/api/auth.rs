@@ -201,16 +201,19 @@ async fn a_sign_in_answer_counts_once_and_only_with_its_state(pool: PgPool) {
         }
         url = next;
     };
-    // Someone else's browser (no session cookie) replaying the answer with a forged state.
-    let forged = callback.replace("state=", "state=forged");
-    let res = browser().get(&forged).send().await.expect("forged");
+    // The answer opened in another browser (a victim lured to the attacker's callback URL).
+    let res = browser().get(&callback).send().await.expect("elsewhere");
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(
         res.text()
             .await
             .expect("text")
-            .contains("unknown, expired, or was already completed")
+            .contains("started in another browser")
     );
+    // A forged state in the right browser.
+    let forged = callback.replace("state=", "state=forged");
+    let res = s.get(&forged).send().await.expect("forged");
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 
     let first = s.get(&callback).send().await.expect("callback");
     assert_eq!(
