@@ -229,10 +229,16 @@ describe('Portolan foundation', { timeout: 600_000 }, () => {
       const teamName = team.label.replace(/\s*\(\d+\)\s*$/, '');
 
       await page.selectOption('#filter-team', team.value);
+      // Exact: each row's owner cell carries the team's slug (a name can also appear in another
+      // column, e.g. a system called like the team).
+      const rowTeams = () => page.$$eval('tr[data-service] td[data-team]', (cells) => cells.map((c) => c.dataset.team));
       const texts = await waitUntil(
         async () => {
           const t = await rowTexts(page);
-          return t.length > 0 && t.every((x) => x.includes(teamName)) ? t : null;
+          const teams = await rowTeams();
+          return t.length > 0 && teams.length === t.length && teams.every((x) => x === team.value) && t.every((x) => x.includes(teamName))
+            ? t
+            : null;
         },
         { timeout: 15_000, message: `every row to show team "${teamName}"` },
       ).catch(async (err) => {
