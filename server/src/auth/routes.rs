@@ -90,23 +90,30 @@ async fn login(
         return e.into_response();
     }
     let mut res = Redirect::to(started.url.as_str()).into_response();
-    let binding = format!(
-        "{SIGN_IN_COOKIE}={}; Path=/auth; HttpOnly; SameSite=Lax; Max-Age={}{}",
-        started.state,
+    set_cookie(
+        &mut res,
+        SIGN_IN_COOKIE,
+        &started.state,
+        "/auth",
         session::ATTEMPT_TIMEOUT.whole_seconds(),
-        secure_flag(oidc)
+        secure(oidc),
     );
-    if let Ok(v) = HeaderValue::from_str(&binding) {
-        res.headers_mut().insert(header::SET_COOKIE, v);
-    }
     res
 }
 
-fn secure_flag(oidc: &super::oidc::Oidc) -> &'static str {
-    if oidc.config.public_url.scheme() == "https" {
-        "; Secure"
-    } else {
-        ""
+fn secure(oidc: &super::oidc::Oidc) -> bool {
+    oidc.config.public_url.scheme() == "https"
+}
+
+/// Every cookie Portolan sets: HttpOnly and SameSite=Lax (the provider's answer is a top-level
+/// navigation from another site, which Lax lets through), Secure when served over https.
+/// `max_age` 0 removes the cookie.
+fn set_cookie(res: &mut Response, name: &str, value: &str, path: &str, max_age: i64, secure: bool) {
+    let secure = if secure { "; Secure" } else { "" };
+    let text =
+        format!("{name}={value}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
+    if let Ok(v) = HeaderValue::from_str(&text) {
+        res.headers_mut().append(header::SET_COOKIE, v);
     }
 }
 
@@ -181,21 +188,16 @@ async fn callback(
         Err(e) => return e.into_response(),
     };
     tracing::info!(tid = %who.tenant_id, oid = %who.object_id, roles = ?who.roles, "signed in");
-    let cookie_value = format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
-        ABSOLUTE_TIMEOUT.whole_seconds(),
-        secure_flag(oidc)
-    );
     let mut res = Redirect::to(&attempt.return_to).into_response();
-    if let Ok(v) = HeaderValue::from_str(&cookie_value) {
-        res.headers_mut().append(header::SET_COOKIE, v);
-    }
-    res.headers_mut().append(
-        header::SET_COOKIE,
-        HeaderValue::from_static(
-            "portolan_sign_in=; Path=/auth; HttpOnly; SameSite=Lax; Max-Age=0",
-        ),
+    set_cookie(
+        &mut res,
+        SESSION_COOKIE,
+        &token,
+        "/",
+        ABSOLUTE_TIMEOUT.whole_seconds(),
+        secure(oidc),
     );
+    set_cookie(&mut res, SIGN_IN_COOKIE, "", "/auth", 0, secure(oidc));
     res
 }
 
@@ -214,9 +216,13 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
         None => "/".into(),
     };
     let mut res = Redirect::to(&target).into_response();
-    res.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("portolan_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+    set_cookie(
+        &mut res,
+        SESSION_COOKIE,
+        "",
+        "/",
+        0,
+        state.oidc.as_deref().is_some_and(secure),
     );
     res
 }
@@ -234,6 +240,26 @@ async fn get_me(signed_in: Option<axum::Extension<SignedIn>>) -> AppResult<Json<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cookies_are_http_only_lax_and_secure_over_https() {
+        let mut res = Response::default();
+        set_cookie(&mut res, "portolan_session", "tok", "/", 604800, true);
+        set_cookie(&mut res, "portolan_sign_in", "", "/auth", 0, false);
+        let set: Vec<&str> = res
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        assert_eq!(
+            set,
+            vec![
+                "portolan_session=tok; Path=/; HttpOnly; SameSite=Lax; Max-Age=604800; Secure",
+                "portolan_sign_in=; Path=/auth; HttpOnly; SameSite=Lax; Max-Age=0",
+            ]
+        );
+    }
 
     #[test]
     fn return_to_stays_on_this_site() {
