@@ -18,6 +18,35 @@ pub struct Config {
     pub static_dir: PathBuf,
     /// Sign-in through OpenID Connect; `None` when not configured.
     pub oidc: Option<OidcConfig>,
+    /// Where people reach Portolan (`PORTOLAN_PUBLIC_URL`); over https, HSTS is sent and cookies
+    /// are `Secure`.
+    pub public_url: url::Url,
+    /// `PORTOLAN_ENV=production`: refuses the development sign-in.
+    pub production: bool,
+    /// `PORTOLAN_DEV_SIGN_IN=true`: anyone may sign in as one of the demo people (local work only).
+    pub dev_sign_in: bool,
+    /// Roles given by group membership (`PORTOLAN_GROUP_ROLES`).
+    pub group_roles: crate::access::GroupRoles,
+}
+
+impl Default for Config {
+    /// Local defaults, with nothing configured: what tests start from.
+    fn default() -> Self {
+        let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let addr: SocketAddr = DEFAULT_ADDR.parse().expect("the default address parses");
+        Self {
+            addr,
+            database_url: None,
+            data_dir: std::env::temp_dir(),
+            site_root: workspace.join("target/site"),
+            static_dir: workspace.join("static"),
+            oidc: None,
+            public_url: format!("http://{addr}").parse().expect("a URL"),
+            production: false,
+            dev_sign_in: false,
+            group_roles: Default::default(),
+        }
+    }
 }
 
 /// A secret setting: shown as `REDACTED` wherever the configuration is printed.
@@ -61,6 +90,10 @@ impl std::fmt::Debug for Config {
             .field("site_root", &self.site_root)
             .field("static_dir", &self.static_dir)
             .field("oidc", &self.oidc)
+            .field("public_url", &self.public_url.as_str())
+            .field("production", &self.production)
+            .field("dev_sign_in", &self.dev_sign_in)
+            .field("group_roles", &self.group_roles)
             .finish()
     }
 }
@@ -129,15 +162,109 @@ impl Config {
             ));
         }
         let oidc = oidc_settings(&env, addr)?;
+        let access = access_settings(&env)?;
         Ok(Self {
             addr,
             database_url,
             data_dir,
             site_root,
             static_dir,
+            public_url: public_url(&env, addr)?,
             oidc,
+            production: access.production,
+            dev_sign_in: access.dev_sign_in,
+            group_roles: access.group_roles,
         })
     }
+
+    /// Portolan is served over https: HSTS is sent and cookies are `Secure`.
+    pub fn serves_https(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+
+    /// What `serve` needs beyond a valid configuration: some way for people to sign in.
+    pub fn check_sign_in_possible(&self) -> Result<(), ConfigError> {
+        if self.oidc.is_none() && !self.dev_sign_in {
+            return Err(config_error(
+                "PORTOLAN_OIDC_*",
+                "nobody could sign in: configure the identity provider (PORTOLAN_OIDC_TENANT, \
+                 PORTOLAN_OIDC_CLIENT_ID, PORTOLAN_OIDC_CLIENT_SECRET; see the README, \"Signing in\"), \
+                 or for local work set PORTOLAN_DEV_SIGN_IN=true",
+            ));
+        }
+        Ok(())
+    }
+}
+
+struct AccessSettings {
+    production: bool,
+    dev_sign_in: bool,
+    group_roles: crate::access::GroupRoles,
+}
+
+fn flag(env: &dyn Fn(&str) -> Option<String>, name: &'static str) -> Result<bool, ConfigError> {
+    match env(name).map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("false" | "0" | "no" | "off") => Ok(false),
+        Some("true" | "1" | "yes" | "on") => Ok(true),
+        Some(other) => Err(config_error(
+            name,
+            format!("'{other}' is not true or false"),
+        )),
+    }
+}
+
+fn access_settings(env: &dyn Fn(&str) -> Option<String>) -> Result<AccessSettings, ConfigError> {
+    let production = match env("PORTOLAN_ENV")
+        .map(|v| v.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("development") => false,
+        Some("production") => true,
+        Some(other) => {
+            return Err(config_error(
+                "PORTOLAN_ENV",
+                format!("'{other}' is neither production nor development"),
+            ));
+        }
+    };
+    let dev_sign_in = flag(env, "PORTOLAN_DEV_SIGN_IN")?;
+    if dev_sign_in && production {
+        return Err(config_error(
+            "PORTOLAN_DEV_SIGN_IN",
+            "the development sign-in lets anyone act as anyone, so it is refused when \
+             PORTOLAN_ENV=production; unset PORTOLAN_DEV_SIGN_IN and sign in through the identity provider",
+        ));
+    }
+    let group_roles = match env("PORTOLAN_GROUP_ROLES") {
+        None => Default::default(),
+        Some(text) => crate::access::GroupRoles::parse(&text).map_err(|e| {
+            config_error(
+                "PORTOLAN_GROUP_ROLES",
+                format!("{e}; write <group-object-id>=<role> entries separated by ';', e.g. 1b2c…=approver@prod"),
+            )
+        })?,
+    };
+    Ok(AccessSettings {
+        production,
+        dev_sign_in,
+        group_roles,
+    })
+}
+
+fn public_url(
+    env: &dyn Fn(&str) -> Option<String>,
+    addr: SocketAddr,
+) -> Result<url::Url, ConfigError> {
+    let public = env("PORTOLAN_PUBLIC_URL").unwrap_or_else(|| format!("http://{addr}"));
+    url::Url::parse(&public)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some())
+        .ok_or_else(|| {
+            config_error(
+                "PORTOLAN_PUBLIC_URL",
+                format!("'{public}' is not an http(s) URL like https://portolan.example.com"),
+            )
+        })
 }
 
 /// Sign-in settings (read through `env`): all of them or none. A tenant gives the Entra ID issuer.
@@ -198,16 +325,7 @@ fn oidc_settings(
             format!("'{issuer}' is not an http(s) URL"),
         ));
     }
-    let public = env("PORTOLAN_PUBLIC_URL").unwrap_or_else(|| format!("http://{addr}"));
-    let public_url = url::Url::parse(&public)
-        .ok()
-        .filter(|u| matches!(u.scheme(), "https" | "http"))
-        .ok_or_else(|| {
-            config_error(
-                "PORTOLAN_PUBLIC_URL",
-                format!("'{public}' is not an http(s) URL like https://portolan.example.com"),
-            )
-        })?;
+    let public_url = public_url(env, addr)?;
     Ok(Some(OidcConfig {
         issuer,
         client_id,
@@ -336,6 +454,43 @@ mod tests {
         )
         .expect_err("bad public url");
         assert_eq!(err.setting, "PORTOLAN_PUBLIC_URL");
+    }
+
+    #[test]
+    fn development_sign_in_is_explicit_and_never_in_production() {
+        let off = access_settings(&settings(&[])).expect("nothing set");
+        assert!(!off.dev_sign_in && !off.production && off.group_roles.is_empty());
+        let on = access_settings(&settings(&[("PORTOLAN_DEV_SIGN_IN", "true")])).expect("on");
+        assert!(on.dev_sign_in);
+        let err = access_settings(&settings(&[
+            ("PORTOLAN_DEV_SIGN_IN", "1"),
+            ("PORTOLAN_ENV", "Production"),
+        ]))
+        .err()
+        .expect("refused in production");
+        assert_eq!(err.setting, "PORTOLAN_DEV_SIGN_IN");
+        assert!(
+            err.message.contains("PORTOLAN_ENV=production"),
+            "{}",
+            err.message
+        );
+        let err = access_settings(&settings(&[("PORTOLAN_DEV_SIGN_IN", "maybe")]))
+            .err()
+            .expect("not a flag");
+        assert_eq!(err.setting, "PORTOLAN_DEV_SIGN_IN");
+        let err = access_settings(&settings(&[("PORTOLAN_ENV", "prod")]))
+            .err()
+            .expect("unknown environment");
+        assert_eq!(err.setting, "PORTOLAN_ENV");
+        let err = access_settings(&settings(&[("PORTOLAN_GROUP_ROLES", "abc=boss")]))
+            .err()
+            .expect("bad mapping");
+        assert_eq!(err.setting, "PORTOLAN_GROUP_ROLES");
+        assert!(err.message.contains("entry 1"), "{}", err.message);
+        let mut c = Config::default();
+        assert!(c.check_sign_in_possible().is_err(), "no way to sign in");
+        c.dev_sign_in = true;
+        assert!(c.check_sign_in_possible().is_ok());
     }
 
     #[test]

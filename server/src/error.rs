@@ -16,8 +16,11 @@ pub enum AppError {
     #[error("{0}")]
     BadRequest(String),
     /// The request needs a signed-in person or a token, and has neither (401).
-    #[error("sign in first")]
-    Unauthenticated,
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The caller is known but may not do this; the message says why (403).
+    #[error("{0}")]
+    Forbidden(String),
     /// The named resource does not exist (404).
     #[error("{0}")]
     NotFound(String),
@@ -47,7 +50,8 @@ impl AppError {
         match self {
             Self::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-            Self::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            Self::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
@@ -136,11 +140,9 @@ impl IntoResponse for AppError {
                     vec![],
                 )
             }
-            Self::Unauthenticated => (
-                "sign in first: no session cookie or API token was sent".into(),
-                vec![],
-            ),
             Self::BadRequest(m)
+            | Self::Unauthenticated(m)
+            | Self::Forbidden(m)
             | Self::NotFound(m)
             | Self::Conflict(m)
             | Self::Unprocessable(m) => (m, vec![]),
@@ -153,7 +155,24 @@ impl IntoResponse for AppError {
                 request_id,
             },
         };
-        (status, axum::Json(body)).into_response()
+        let mut res = (status, axum::Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"portolan\""),
+            );
+        }
+        res
+    }
+}
+
+impl AppError {
+    /// Nobody is signed in and no token was sent.
+    pub fn sign_in_first() -> Self {
+        Self::Unauthenticated(
+            "sign in first: no session cookie or API token was sent (see /api/docs, Authentication)"
+                .into(),
+        )
     }
 }
 

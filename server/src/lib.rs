@@ -1,6 +1,7 @@
 //! Portolan's server: the REST API (`/api/v1`, the one contract), the server-rendered pages that
 //! hydrate in the browser, the OpenAPI document and its docs page, static files, and health.
 
+pub mod access;
 pub mod api_docs;
 pub mod audit;
 pub mod auth;
@@ -74,10 +75,48 @@ impl AppState {
         (name = "environments", description = "The pipeline of environments and what runs where"),
         (name = "deployments", description = "Deployments and the commits they carry"),
         (name = "audit", description = "The append-only, hash-chained record of every change"),
-        (name = "auth", description = "Who is signed in")
-    )
+        (name = "auth", description = "Who is signed in, and API tokens")
+    ),
+    modifiers(&Security)
 )]
 struct ApiDoc;
+
+/// How callers authenticate: an API token as a bearer token (pipelines), or the session cookie
+/// set at sign-in (browsers; changes then also carry `x-csrf-token`).
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An API token (`ptl_…`) from POST /api/v1/tokens or `portolan token create`. \
+                         Every scope reads; writes need their scope and an owner who still holds the role.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                auth::SESSION_COOKIE,
+                "The browser session set at sign-in. Changes also need the x-csrf-token header \
+                 (csrf_token in GET /api/v1/me).",
+            ))),
+        );
+        doc.security = Some(vec![
+            utoipa::openapi::security::SecurityRequirement::new("api_token", Vec::<String>::new()),
+            utoipa::openapi::security::SecurityRequirement::new("session", Vec::<String>::new()),
+        ]);
+    }
+}
 
 /// The API routes and the OpenAPI document generated from the same table.
 pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
@@ -98,11 +137,13 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 fn api_router(state: AppState) -> Router {
     let (routes, _) = api_routes();
     routes
+        // Every matched endpoint is authorized by its rule; unknown paths just 404.
+        .route_layer(middleware::from_fn(auth::authorize))
         .route("/api/{*rest}", any(api_not_found))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            auth::resolve_session,
+            auth::authenticate,
         ))
         .with_state(state)
         .layer(middleware::from_fn(request_id))
@@ -113,7 +154,7 @@ pub fn build_app(state: AppState) -> Router {
     let api = api_router(state.clone());
     let openapi_doc = Arc::new(openapi());
     let docs_html = Arc::new(api_docs::render(&openapi_doc));
-    let pages = pages::router(&state.config, api.clone());
+    let pages = pages::router(state.clone(), api.clone());
     let static_files = ServeDir::new(&state.config.static_dir);
     let bundle = ServeDir::new(state.config.site_root.join("pkg"));
 
@@ -163,6 +204,14 @@ pub fn build_app(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::overriding(
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
+        ))
+        // Behind TLS, browsers must never come back over plain http.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            state
+                .config
+                .serves_https()
+                .then(|| HeaderValue::from_static("max-age=31536000; includeSubDomains")),
         ))
         .layer(TraceLayer::new_for_http())
 }

@@ -38,11 +38,37 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// API tokens for pipelines.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// Load data into an empty database.
     Seed {
         /// The demo organisation: teams, 60 services, 4 environments, 180 days of deployments.
         #[arg(long, required = true)]
         demo: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token on behalf of someone who has signed in before, with scopes their roles
+    /// allow; prints the token (only this once) on stdout.
+    Create {
+        /// Whose token it is: `<tenant id>:<object id>` (the development people are
+        /// `development:<login>`, e.g. development:developer).
+        #[arg(long)]
+        user: String,
+        /// What it is for, e.g. "payments-service CI".
+        #[arg(long)]
+        name: String,
+        /// read, catalog:write, deployments:write or promotions:write; repeat for more.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// Days until it expires, 1–366.
+        #[arg(long, default_value_t = 90)]
+        expires_in_days: u32,
     },
 }
 
@@ -123,6 +149,42 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 )
             }
         }
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    user,
+                    name,
+                    scopes,
+                    expires_in_days,
+                },
+        } => {
+            let config = Config::from_env(None)?;
+            let db = Database::open(&config).await?;
+            let result = async {
+                db.migrate().await?;
+                let new = portolan_api::NewApiToken {
+                    name,
+                    scopes,
+                    expires_in_days: Some(expires_in_days),
+                };
+                portolan_server::auth::tokens::create_for(&db.pool, &config, &user, &new).await
+            }
+            .await;
+            db.close().await;
+            let made = result?;
+            tracing::info!(
+                id = made.info.id,
+                prefix = %made.info.prefix,
+                expires_at = %made.info.expires_at,
+                "API token created; it is printed on stdout and cannot be shown again"
+            );
+            // The one output a script captures: `TOKEN=$(portolan token create …)`.
+            #[allow(clippy::print_stdout)]
+            {
+                println!("{}", made.token);
+            }
+            Ok(())
+        }
         Command::Seed { demo: _ } => {
             let config = Config::from_env(None)?;
             let db = Database::open(&config).await?;
@@ -149,9 +211,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn serve(addr: Option<&str>, demo: bool) -> anyhow::Result<()> {
     let config = Config::from_env(addr)?;
+    config.check_sign_in_possible()?;
     let db = Database::open(&config).await?;
     let result = async {
         db.migrate().await?;
+        if config.dev_sign_in {
+            portolan_server::auth::session::add_development_people(&db.pool).await?;
+            tracing::warn!(
+                "the development sign-in is on (PORTOLAN_DEV_SIGN_IN): anyone who can reach this Portolan can act as anyone"
+            );
+        }
         if demo && seed::is_empty(&db.pool).await? {
             tracing::info!("the database is empty: loading the demo organisation");
             seed::seed_demo(&db.pool).await?;

@@ -16,6 +16,12 @@ use leptos::prelude::provide_context;
 use portolan_web::api::{BoxFuture, InProcessApi, Transport};
 use tower::ServiceExt;
 
+use askama::Template;
+use axum::response::{Html, Redirect, Response};
+
+use crate::AppState;
+use crate::access::Permission;
+use crate::auth::{self, SESSION_COOKIE, session};
 use crate::config::Config;
 
 /// Largest API answer a page render reads (the API pages its lists, so this is generous).
@@ -62,12 +68,61 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
         .build()
 }
 
+#[derive(Template)]
+#[template(path = "no_access.html")]
+struct NoAccess {
+    name: String,
+    who: String,
+    notices: Vec<String>,
+    csrf_token: String,
+    dev: bool,
+}
+
+/// Pages are for people with a role: signed-out visitors go to sign in (and come back), people
+/// without a role get a polite page saying so. `None`: go ahead and render.
+async fn gate(state: &AppState, headers: &http::HeaderMap, uri: &http::Uri) -> Option<Response> {
+    let back = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into());
+    let to_sign_in = || {
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("return_to", &back)
+            .finish();
+        Redirect::to(&format!("/auth/sign-in?{query}")).into_response()
+    };
+    let Some(token) = auth::cookie(headers, SESSION_COOKIE) else {
+        return Some(to_sign_in());
+    };
+    let mut signed_in = match session::lookup(&state.pool, token).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return Some(to_sign_in()),
+        Err(e) => return Some(e.into_response()),
+    };
+    let access = state.access_of(&signed_in);
+    if access.allows(Permission::Read) {
+        return None;
+    }
+    auth::describe_access(&mut signed_in.me, &access, state.config.dev_sign_in);
+    let page = NoAccess {
+        who: format!("{}:{}", signed_in.me.tenant_id, signed_in.me.object_id),
+        name: signed_in.me.display_name,
+        notices: signed_in.me.notices,
+        csrf_token: signed_in.me.csrf_token,
+        dev: state.config.dev_sign_in,
+    };
+    Some(match page.render() {
+        Ok(html) => (http::StatusCode::FORBIDDEN, Html(html)).into_response(),
+        Err(e) => crate::error::AppError::Internal(e.into()).into_response(),
+    })
+}
+
 /// Every path that is not API, static or health renders the app; its router decides the page
 /// (and answers 404 itself for unknown ones).
-pub fn router(config: &Config, api: Router) -> Router {
+pub fn router(state: AppState, api: Router) -> Router {
     // Leptos spawns its rendering tasks on the global executor; a second call is harmless.
     let _ = any_spawner::Executor::init_tokio();
-    let options = leptos_options(config);
+    let options = leptos_options(&state.config);
     let transport: Arc<dyn Transport> = Arc::new(InProcess { api });
     let render = leptos_axum::render_app_async_with_context(
         move || provide_context(InProcessApi(transport.clone())),
@@ -75,6 +130,7 @@ pub fn router(config: &Config, api: Router) -> Router {
     );
     Router::new().fallback(move |req: Request| {
         let render = render.clone();
+        let state = state.clone();
         async move {
             if req.method() != Method::GET && req.method() != Method::HEAD {
                 return (
@@ -82,6 +138,10 @@ pub fn router(config: &Config, api: Router) -> Router {
                     "pages only answer GET",
                 )
                     .into_response();
+            }
+            let (headers, uri) = (req.headers().clone(), req.uri().clone());
+            if let Some(stop) = gate(&state, &headers, &uri).await {
+                return stop;
             }
             render(req).await.into_response()
         }

@@ -107,7 +107,7 @@ impl From<AuditRow> for AuditRecord {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct AuditFilter {
     pub actor_id: Option<String>,
     pub action: Option<String>,
@@ -140,6 +140,35 @@ pub async fn list(
     .bind(f.target_id.as_deref())
     .bind(limit)
     .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(AuditRecord::from).collect())
+}
+
+/// Records oldest first after `after_seq`: what an export walks through, a chunk at a time.
+pub async fn list_forward(
+    pool: &PgPool,
+    f: &AuditFilter,
+    after_seq: i64,
+    limit: i64,
+) -> AppResult<Vec<AuditRecord>> {
+    let rows: Vec<AuditRow> = sqlx::query_as(
+        "SELECT seq, at, actor_kind, actor_id, actor_name, action, target_kind, target_id, before, after,
+                request_id, hash
+           FROM audit_log
+          WHERE seq > $1
+            AND ($2::text IS NULL OR actor_id = $2)
+            AND ($3::text IS NULL OR action = $3)
+            AND ($4::text IS NULL OR target_kind = $4)
+            AND ($5::text IS NULL OR target_id = $5)
+          ORDER BY seq LIMIT $6",
+    )
+    .bind(after_seq)
+    .bind(f.actor_id.as_deref())
+    .bind(f.action.as_deref())
+    .bind(f.target_kind.as_deref())
+    .bind(f.target_id.as_deref())
+    .bind(limit)
+    .fetch_all(pool)
     .await?;
     Ok(rows.into_iter().map(AuditRecord::from).collect())
 }

@@ -24,10 +24,112 @@ pub fn browser_routes() -> axum::Router<AppState> {
         .route("/auth/login", get(login))
         .route("/auth/callback", get(callback))
         .route("/auth/logout", post(logout))
+        .route("/auth/sign-in", get(sign_in_page))
+        .route("/auth/dev", post(dev_sign_in))
 }
 
 pub fn api_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_me))
+    OpenApiRouter::new()
+        .routes(routes!(get_me))
+        .merge(super::tokens::router())
+}
+
+struct PersonaView {
+    login: &'static str,
+    name: &'static str,
+    roles: String,
+    blurb: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignInPage {
+    return_to: String,
+    oidc: bool,
+    dev: bool,
+    personas: Vec<PersonaView>,
+}
+
+/// Where people sign in. With only the identity provider configured it goes straight there.
+async fn sign_in_page(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let return_to = safe_return_to(q.get("return_to"));
+    let oidc = state.oidc.is_some();
+    let dev = state.config.dev_sign_in;
+    if oidc && !dev {
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("return_to", &return_to)
+            .finish();
+        return Redirect::to(&format!("/auth/login?{query}")).into_response();
+    }
+    let page = SignInPage {
+        return_to,
+        oidc,
+        dev,
+        personas: super::dev::PERSONAS
+            .iter()
+            .map(|p| PersonaView {
+                login: p.login,
+                name: p.name,
+                roles: p.roles_text(),
+                blurb: p.blurb,
+            })
+            .collect(),
+    };
+    match page.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => AppError::Internal(e.into()).into_response(),
+    }
+}
+
+/// Signs in as one of the made-up people (only while the development sign-in is on).
+async fn dev_sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Response {
+    if !state.config.dev_sign_in {
+        return problem(
+            StatusCode::NOT_FOUND,
+            "Development sign-in is off",
+            "This Portolan signs people in through its identity provider only.",
+        );
+    }
+    let Some(persona) = form.get("persona").and_then(|p| super::dev::persona(p)) else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "Sign-in failed",
+            "Choose one of the people listed on the sign-in page.",
+        );
+    };
+    let return_to = safe_return_to(form.get("return_to"));
+    tracing::info!(persona = persona.login, "development sign-in");
+    open_session(&state, &headers, &persona.identity(), &return_to).await
+}
+
+/// Records the person, opens a new session (ending the one the browser had) and sends them on.
+async fn open_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    who: &session::Identity,
+    return_to: &str,
+) -> Response {
+    let token = match session::sign_in(&state.pool, who, cookie(headers, SESSION_COOKIE)).await {
+        Ok(t) => t,
+        Err(e) => return e.into_response(),
+    };
+    let mut res = Redirect::to(return_to).into_response();
+    set_cookie(
+        &mut res,
+        SESSION_COOKIE,
+        &token,
+        "/",
+        ABSOLUTE_TIMEOUT.whole_seconds(),
+        state.config.serves_https(),
+    );
+    res
 }
 
 #[derive(Template)]
@@ -96,13 +198,9 @@ async fn login(
         &started.state,
         "/auth",
         session::ATTEMPT_TIMEOUT.whole_seconds(),
-        secure(oidc),
+        state.config.serves_https(),
     );
     res
-}
-
-fn secure(oidc: &super::oidc::Oidc) -> bool {
-    oidc.config.public_url.scheme() == "https"
 }
 
 /// Every cookie Portolan sets: HttpOnly and SameSite=Lax (the provider's answer is a top-level
@@ -183,29 +281,44 @@ async fn callback(
         Ok(w) => w,
         Err(e) => return sign_in_failed(e),
     };
-    let token = match session::sign_in(&state.pool, &who, cookie(&headers, SESSION_COOKIE)).await {
-        Ok(t) => t,
-        Err(e) => return e.into_response(),
-    };
     tracing::info!(tid = %who.tenant_id, oid = %who.object_id, roles = ?who.roles, "signed in");
-    let mut res = Redirect::to(&attempt.return_to).into_response();
+    let mut res = open_session(&state, &headers, &who, &attempt.return_to).await;
     set_cookie(
         &mut res,
-        SESSION_COOKIE,
-        &token,
-        "/",
-        ABSOLUTE_TIMEOUT.whole_seconds(),
-        secure(oidc),
+        SIGN_IN_COOKIE,
+        "",
+        "/auth",
+        0,
+        state.config.serves_https(),
     );
-    set_cookie(&mut res, SIGN_IN_COOKIE, "", "/auth", 0, secure(oidc));
     res
 }
 
-async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(token) = cookie(&headers, SESSION_COOKIE)
-        && let Err(e) = session::sign_out(&state.pool, token).await
-    {
-        return e.into_response();
+/// Ends the session (the form carries the session's CSRF token, so another site cannot sign
+/// someone out), then the provider's session where it offers that.
+async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Response {
+    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+        match session::lookup(&state.pool, token).await {
+            Ok(Some(s)) => {
+                let sent = form.get("csrf_token").map(String::as_str).unwrap_or("");
+                if sent != s.me.csrf_token {
+                    return problem(
+                        StatusCode::FORBIDDEN,
+                        "Sign-out refused",
+                        "The sign-out form did not come from this session. Use the Sign out button in Portolan.",
+                    );
+                }
+                if let Err(e) = session::sign_out(&state.pool, token).await {
+                    return e.into_response();
+                }
+            }
+            Ok(None) => {}
+            Err(e) => return e.into_response(),
+        }
     }
     let target = match state.oidc.as_ref() {
         Some(oidc) => oidc
@@ -222,18 +335,19 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
         "",
         "/",
         0,
-        state.oidc.as_deref().is_some_and(secure),
+        state.config.serves_https(),
     );
     res
 }
 
-/// The signed-in person (401 when signed out).
+/// The signed-in person, what they may do, and the CSRF token of their session.
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth",
-    responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Me), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
 async fn get_me(signed_in: Option<axum::Extension<SignedIn>>) -> AppResult<Json<Me>> {
     match signed_in {
         Some(axum::Extension(s)) => Ok(Json(s.me)),
-        None => Err(AppError::Unauthenticated),
+        None => Err(AppError::sign_in_first()),
     }
 }
 

@@ -178,6 +178,11 @@ pub async fn lookup(pool: &PgPool, token: &str) -> AppResult<Option<SignedIn>> {
                     groups,
                     groups_overage,
                     csrf_token,
+                    // Filled in by the caller, who knows the configuration.
+                    grants: vec![],
+                    permissions: vec![],
+                    notices: vec![],
+                    development_sign_in: false,
                 },
             }
         },
@@ -189,5 +194,27 @@ pub async fn sign_out(pool: &PgPool, token: &str) -> AppResult<()> {
         .bind(hash(token))
         .execute(pool)
         .await?;
+    Ok(())
+}
+
+/// Records the development sign-in's made-up people, so that tokens can be made for them before
+/// they first sign in (`portolan token create --user development:developer`).
+pub async fn add_development_people(pool: &PgPool) -> anyhow::Result<()> {
+    for p in super::dev::PERSONAS {
+        let who = p.identity();
+        sqlx::query(
+            "INSERT INTO users (tenant_id, object_id, display_name, email, roles)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT ON CONSTRAINT users_identity_key DO UPDATE SET
+               display_name = EXCLUDED.display_name, roles = EXCLUDED.roles",
+        )
+        .bind(&who.tenant_id)
+        .bind(&who.object_id)
+        .bind(&who.display_name)
+        .bind(&who.email)
+        .bind(&who.roles)
+        .execute(pool)
+        .await?;
+    }
     Ok(())
 }

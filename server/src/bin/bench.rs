@@ -13,7 +13,6 @@
 
 #![expect(clippy::print_stdout, reason = "a benchmark prints its figures")]
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -549,7 +548,42 @@ struct Answer {
 }
 
 /// Sends one request through the whole router and times it until the body is fully read.
-async fn send(app: &Router, req: Request<Body>) -> anyhow::Result<Answer> {
+static TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+async fn bench_token(pool: &PgPool) -> anyhow::Result<String> {
+    let mut tx = pool.begin().await?;
+    let user_id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (tenant_id, object_id, display_name, roles)
+         VALUES ('bench', 'pipeline', 'Benchmark pipeline', '{developer}')
+         ON CONFLICT ON CONSTRAINT users_identity_key DO UPDATE SET roles = EXCLUDED.roles
+         RETURNING id",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let request = portolan_server::auth::tokens::TokenRequest {
+        name: "benchmark".into(),
+        scopes: [portolan_server::access::Scope::DeploymentsWrite].into(),
+        days: 1,
+    };
+    let made = portolan_server::auth::tokens::create(
+        &mut tx,
+        &portolan_server::audit::Actor::system(),
+        user_id,
+        &request,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("creating the benchmark's API token: {e}"))?;
+    tx.commit().await?;
+    Ok(made.token)
+}
+
+async fn send(app: &Router, mut req: Request<Body>) -> anyhow::Result<Answer> {
+    if let Some(t) = TOKEN.get() {
+        req.headers_mut().insert(
+            header::AUTHORIZATION,
+            format!("Bearer {t}").parse().context("token header")?,
+        );
+    }
     let svc = app.clone();
     let start = Instant::now();
     let res = svc.oneshot(req).await.context("the router failed")?;
@@ -691,16 +725,15 @@ where
 }
 
 async fn measure(args: &Args, pool: &PgPool) -> anyhow::Result<()> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let config = Config {
         addr: "127.0.0.1:0".parse().context("address")?,
-        database_url: None,
-        data_dir: std::env::temp_dir(),
-        site_root: root.join("target/site"),
-        static_dir: root.join("static"),
-        oidc: None,
+        ..Config::default()
     };
     let app = build_app(AppState::new(pool.clone(), config)?);
+    // Requests authenticate as a pipeline does: a developer's API token that may record
+    // deployments (so every figure includes the token check).
+    let token = bench_token(pool).await?;
+    let _ = TOKEN.set(token);
     let n = args.requests;
     let mut rng = Rng(0x5EED_B0A7_CAFE);
 

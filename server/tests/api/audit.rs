@@ -16,7 +16,7 @@ async fn count(pool: &PgPool) -> i64 {
 
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
 async fn every_change_is_recorded_with_before_and_after(pool: PgPool) {
-    let app = TestApp::new(pool.clone());
+    let app = TestApp::new(pool.clone()).await;
     let created = app
         .post(
             "/api/v1/teams",
@@ -40,7 +40,8 @@ async fn every_change_is_recorded_with_before_and_after(pool: PgPool) {
     assert_eq!(create["action"], "team.create");
     assert!(create["before"].is_null());
     assert_eq!(create["after"]["name"], "Payments");
-    assert_eq!(create["actor_kind"], "anonymous");
+    assert_eq!(create["actor_kind"], "user");
+    assert_eq!(create["actor_id"], "test-tenant:admin");
     assert_eq!(
         create["request_id"], request_id,
         "the record carries the request id"
@@ -78,7 +79,7 @@ async fn every_change_is_recorded_with_before_and_after(pool: PgPool) {
 
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
 async fn every_kind_of_change_is_recorded(pool: PgPool) {
-    let app = TestApp::new(pool.clone());
+    let app = TestApp::new(pool.clone()).await;
     app.scene().await;
     app.put(
         "/api/v1/services/checkout-api/dependencies/payment-gateway",
@@ -136,7 +137,7 @@ async fn every_kind_of_change_is_recorded(pool: PgPool) {
 
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
 async fn the_database_refuses_to_change_the_log(pool: PgPool) {
-    let app = TestApp::new(pool.clone());
+    let app = TestApp::new(pool.clone()).await;
     app.scene().await;
     for sql in [
         "UPDATE audit_log SET actor_name = 'someone else'",
@@ -153,7 +154,7 @@ async fn the_database_refuses_to_change_the_log(pool: PgPool) {
 
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
 async fn verify_names_an_edited_and_a_removed_record(pool: PgPool) {
-    let app = TestApp::new(pool.clone());
+    let app = TestApp::new(pool.clone()).await;
     app.scene().await;
     let mut conn = pool.acquire().await.expect("conn");
     // Behind the application's back: a superuser session that skips triggers.
@@ -202,7 +203,7 @@ async fn verify_names_an_edited_and_a_removed_record(pool: PgPool) {
 
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
 async fn concurrent_changes_append_one_unbroken_chain(pool: PgPool) {
-    let app = std::sync::Arc::new(TestApp::new(pool.clone()));
+    let app = std::sync::Arc::new(TestApp::new(pool.clone()).await);
     let mut tasks = Vec::new();
     for i in 0..12 {
         let app = app.clone();

@@ -44,16 +44,14 @@ async fn start(pool: PgPool) -> Stack {
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let config = Config {
         addr: listener.local_addr().expect("addr"),
-        database_url: None,
-        data_dir: std::env::temp_dir(),
-        site_root: root.join("target/site"),
-        static_dir: root.join("static"),
         oidc: Some(OidcConfig {
             issuer: issuer.clone(),
             client_id: "portolan-test".into(),
             client_secret: Secret::new("portolan-test-secret"),
             public_url: base.parse().expect("url"),
         }),
+        public_url: base.parse().expect("url"),
+        ..Config::default()
     };
     let app = build_app(AppState::new(pool, config).expect("state"));
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -127,10 +125,81 @@ async fn sign_in_sign_out_through_the_provider(pool: PgPool) {
             .ends_with("/11111111-2222-4333-8444-555555555555/v2.0")
     );
 
+    assert_eq!(me["grants"], json!(["developer"]));
+    assert!(
+        me["permissions"]
+            .as_array()
+            .is_some_and(|p| p.contains(&json!("deployments:write"))
+                && !p.contains(&json!("organisation:write")))
+    );
+    let csrf = me["csrf_token"].as_str().expect("csrf").to_string();
+
+    // A change made with the cookie needs the session's CSRF token, and the role for it.
+    let team = json!({"slug": "payments", "name": "Payments"});
+    let no_csrf = b
+        .post(format!("{}/api/v1/teams", stack.base))
+        .json(&team)
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(no_csrf.status(), StatusCode::FORBIDDEN);
+    let body: Value = no_csrf.json().await.expect("json");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("x-csrf-token")
+    );
+    let not_admin = b
+        .post(format!("{}/api/v1/teams", stack.base))
+        .header("x-csrf-token", &csrf)
+        .json(&team)
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(not_admin.status(), StatusCode::FORBIDDEN);
+    let body: Value = not_admin.json().await.expect("json");
+    assert_eq!(
+        body["error"]["message"],
+        "this needs the admin role (you have developer)"
+    );
+
+    // Signing in again, as someone else, in the same browser: the session id rotates.
+    let page = b
+        .get(format!("{}/auth/login?login_hint=admin", stack.base))
+        .send()
+        .await
+        .expect("sign-in");
+    assert_eq!(page.status(), StatusCode::OK);
+    let me: Value = b
+        .get(format!("{}/api/v1/me", stack.base))
+        .send()
+        .await
+        .expect("me")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(me["object_id"], "aaaaaaaa-0000-4000-8000-000000000006");
+    let admin_csrf = me["csrf_token"].as_str().expect("csrf").to_string();
+    assert_ne!(admin_csrf, csrf, "a new session, with a new CSRF token");
+    let from_old_session = b
+        .post(format!("{}/api/v1/teams", stack.base))
+        .header("x-csrf-token", &csrf)
+        .json(&team)
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(
+        from_old_session.status(),
+        StatusCode::FORBIDDEN,
+        "a CSRF token of another session counts for nothing"
+    );
+
     // Changes are now made, and audited, as that person.
     let created = b
         .post(format!("{}/api/v1/teams", stack.base))
-        .json(&json!({"slug": "payments", "name": "Payments"}))
+        .header("x-csrf-token", &admin_csrf)
+        .json(&team)
         .send()
         .await
         .expect("create");
@@ -144,7 +213,7 @@ async fn sign_in_sign_out_through_the_provider(pool: PgPool) {
         (kind.as_str(), id.as_str()),
         (
             "user",
-            "11111111-2222-4333-8444-555555555555:aaaaaaaa-0000-4000-8000-000000000002"
+            "11111111-2222-4333-8444-555555555555:aaaaaaaa-0000-4000-8000-000000000006"
         )
     );
 
@@ -155,14 +224,29 @@ async fn sign_in_sign_out_through_the_provider(pool: PgPool) {
         .expect("count");
     assert_eq!(stored, 1);
 
-    // Sign out: the session ends here and at the provider, and the browser lands back on Portolan.
+    // Sign-out needs the session's CSRF token (another site cannot sign someone out).
+    let forged = b
+        .post(format!("{}/auth/logout", stack.base))
+        .form(&[("csrf_token", "forged")])
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    // Sign out: the session ends here and at the provider, and the browser comes back to
+    // Portolan, which (signed out) sends it to sign in again.
     let out = b
         .post(format!("{}/auth/logout", stack.base))
+        .form(&[("csrf_token", admin_csrf.as_str())])
         .send()
         .await
         .expect("logout");
     assert_eq!(out.status(), StatusCode::OK);
-    assert_eq!(out.url().as_str().trim_end_matches('/'), stack.base);
+    let provider_origin = stack.issuer.split("/1111").next().expect("origin");
+    assert!(
+        out.url().as_str().starts_with(provider_origin),
+        "asked to sign in again at the provider: {}",
+        out.url()
+    );
     assert_eq!(
         b.get(format!("{}/api/v1/me", stack.base))
             .send()
@@ -262,9 +346,12 @@ async fn the_groups_overage_marker_is_kept_not_read_as_no_groups(pool: PgPool) {
 
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
 async fn without_sign_in_configured_the_routes_say_so(pool: PgPool) {
-    let app = crate::TestApp::new(pool);
+    let app = crate::TestApp::new(pool).await;
     let page = app.get("/auth/login").await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
     assert!(page.text.contains("Sign-in is not configured"));
-    assert_eq!(app.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.anonymous().get("/api/v1/me").await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }

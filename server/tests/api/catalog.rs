@@ -8,7 +8,7 @@ use crate::{TestApp, slugs};
 
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
 async fn teams_lifecycle(pool: PgPool) {
-    let app = TestApp::new(pool);
+    let app = TestApp::new(pool).await;
     let a = app
         .post(
             "/api/v1/teams",
@@ -76,7 +76,7 @@ async fn teams_lifecycle(pool: PgPool) {
 
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
 async fn lists_page_through_every_row_once_in_a_stable_order(pool: PgPool) {
-    let app = TestApp::new(pool);
+    let app = TestApp::new(pool).await;
     for s in ["delta", "alpha", "echo", "charlie", "bravo"] {
         app.create("/api/v1/teams", json!({"slug": s, "name": s}))
             .await;
@@ -108,7 +108,7 @@ async fn lists_page_through_every_row_once_in_a_stable_order(pool: PgPool) {
 
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
 async fn a_team_with_live_services_cannot_be_archived(pool: PgPool) {
-    let app = TestApp::new(pool);
+    let app = TestApp::new(pool).await;
     app.scene().await;
     let a = app.post("/api/v1/teams/search/archive", json!({})).await;
     assert_eq!(a.status, StatusCode::CONFLICT);
@@ -160,7 +160,7 @@ async fn a_team_with_live_services_cannot_be_archived(pool: PgPool) {
 
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
 async fn systems_reference_teams(pool: PgPool) {
-    let app = TestApp::new(pool);
+    let app = TestApp::new(pool).await;
     app.scene().await;
     let s = app.get("/api/v1/systems/checkout").await;
     assert_eq!(s.body["owner_team"]["slug"], "payments");
@@ -211,7 +211,7 @@ async fn systems_reference_teams(pool: PgPool) {
 
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
 async fn services_validate_every_field(pool: PgPool) {
-    let app = TestApp::new(pool);
+    let app = TestApp::new(pool).await;
     app.scene().await;
     let a = app
         .post(
@@ -243,7 +243,7 @@ async fn services_validate_every_field(pool: PgPool) {
 
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
 async fn service_search_and_filters(pool: PgPool) {
-    let app = TestApp::new(pool);
+    let app = TestApp::new(pool).await;
     app.scene().await;
     let all = |q: &'static str| {
         let app = &app;
@@ -288,7 +288,7 @@ async fn service_search_and_filters(pool: PgPool) {
 
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
 async fn service_patch_changes_only_what_is_sent(pool: PgPool) {
-    let app = TestApp::new(pool);
+    let app = TestApp::new(pool).await;
     app.scene().await;
     let p = app
         .patch("/api/v1/services/checkout-api", json!({"tier": 2, "system": null, "runbook_url": "https://runbooks.example.com/checkout", "tags": ["PCI", "pci", "java"]}))
@@ -334,7 +334,7 @@ async fn service_patch_changes_only_what_is_sent(pool: PgPool) {
 
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
 async fn archived_services_leave_the_catalog_but_stay_readable(pool: PgPool) {
-    let app = TestApp::new(pool);
+    let app = TestApp::new(pool).await;
     app.scene().await;
     let a = app
         .post("/api/v1/services/search-indexer/archive", json!({}))
@@ -363,7 +363,7 @@ async fn archived_services_leave_the_catalog_but_stay_readable(pool: PgPool) {
 
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
 async fn dependencies_in_both_directions_with_cycles(pool: PgPool) {
-    let app = TestApp::new(pool);
+    let app = TestApp::new(pool).await;
     app.scene().await;
     let put = |from: &'static str, to: &'static str, kind: &'static str| {
         let app = &app;

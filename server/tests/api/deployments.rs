@@ -8,7 +8,7 @@ use crate::TestApp;
 
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
 async fn record_a_deployment_with_its_commits(pool: PgPool) {
-    let app = TestApp::new(pool);
+    let app = TestApp::new(pool).await;
     app.scene().await;
     let a = app
         .post(
@@ -51,7 +51,7 @@ async fn record_a_deployment_with_its_commits(pool: PgPool) {
 
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
 async fn the_same_event_twice_records_one_deployment(pool: PgPool) {
-    let app = TestApp::new(pool);
+    let app = TestApp::new(pool).await;
     app.scene().await;
     let event = json!({"service": "checkout-api", "environment": "dev", "version": "1.0.0", "source": "ci", "external_id": "run-1",
                        "changes": [{"sha": "abcdef1", "author": "Ana", "committed_at": "2026-11-01T09:00:00Z"}]});
@@ -87,7 +87,7 @@ async fn the_same_event_twice_records_one_deployment(pool: PgPool) {
 
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
 async fn concurrent_resends_still_record_one_deployment(pool: PgPool) {
-    let app = std::sync::Arc::new(TestApp::new(pool));
+    let app = std::sync::Arc::new(TestApp::new(pool).await);
     app.scene().await;
     let event = json!({"service": "checkout-api", "environment": "dev", "version": "1.0.0", "source": "ci", "external_id": "race"});
     let mut tasks = Vec::new();
@@ -125,7 +125,7 @@ async fn concurrent_resends_still_record_one_deployment(pool: PgPool) {
 
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
 async fn bad_deployments_name_the_field(pool: PgPool) {
-    let app = TestApp::new(pool);
+    let app = TestApp::new(pool).await;
     app.scene().await;
     let a = app
         .post(
@@ -186,7 +186,7 @@ async fn bad_deployments_name_the_field(pool: PgPool) {
 
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
 async fn status_moves_follow_the_state_machine(pool: PgPool) {
-    let app = TestApp::new(pool);
+    let app = TestApp::new(pool).await;
     app.scene().await;
     let d = app.create("/api/v1/deployments", json!({"service": "checkout-api", "environment": "prod", "version": "3.0.0", "status": "queued"})).await;
     let id = d["id"].as_i64().expect("id");
@@ -268,7 +268,7 @@ async fn status_moves_follow_the_state_machine(pool: PgPool) {
 
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
 async fn the_feed_filters_and_pages_newest_first(pool: PgPool) {
-    let app = TestApp::new(pool);
+    let app = TestApp::new(pool).await;
     app.scene().await;
     let mut ids = Vec::new();
     for (service, env, status, kind) in [

@@ -25,7 +25,7 @@ fn pairs(v: &[(&str, i64)]) -> Vec<(String, i64)> {
 
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
 async fn the_pipeline_keeps_its_order(pool: PgPool) {
-    let app = TestApp::new(pool);
+    let app = TestApp::new(pool).await;
     app.scene().await;
     assert_eq!(
         order(&app.get("/api/v1/environments").await.body),
@@ -136,7 +136,7 @@ async fn deploy(
 
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
 async fn what_runs_where_is_derived_from_deployments(pool: PgPool) {
-    let app = TestApp::new(pool);
+    let app = TestApp::new(pool).await;
     app.scene().await;
     deploy(
         &app,

@@ -6,23 +6,39 @@ mod auth;
 mod catalog;
 mod deployments;
 mod environments;
+mod permissions;
 mod platform;
-
-use std::path::PathBuf;
+mod tokens;
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
+use portolan_server::auth::session::{self, Identity};
 use portolan_server::config::Config;
 use portolan_server::{AppState, build_app};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use tower::ServiceExt;
 
+/// How a test's requests authenticate.
+#[derive(Clone, Debug)]
+pub enum Auth {
+    Anonymous,
+    /// A browser session: the cookie, and the CSRF token that changes carry.
+    Session {
+        cookie: String,
+        csrf: String,
+    },
+    /// An API token.
+    Bearer(String),
+}
+
+#[derive(Clone)]
 pub struct TestApp {
     pub router: Router,
     pub pool: PgPool,
+    pub auth: Auth,
 }
 
 pub struct Answer {
@@ -49,19 +65,58 @@ impl Answer {
     }
 }
 
+/// Opens a session for someone with these app roles (as sign-in would) and returns the cookie
+/// and CSRF token.
+pub async fn session_for(pool: &PgPool, login: &str, roles: &[&str], groups: &[&str]) -> Auth {
+    let who = Identity {
+        tenant_id: "test-tenant".into(),
+        object_id: login.into(),
+        display_name: format!("Test {login}"),
+        email: Some(format!("{login}@test.invalid")),
+        roles: roles.iter().map(|r| r.to_string()).collect(),
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+        groups_overage: false,
+    };
+    let token = session::sign_in(pool, &who, None).await.expect("sign in");
+    let csrf = session::lookup(pool, &token)
+        .await
+        .expect("lookup")
+        .expect("a live session")
+        .me
+        .csrf_token;
+    Auth::Session {
+        cookie: format!("{}={token}", portolan_server::auth::SESSION_COOKIE),
+        csrf,
+    }
+}
+
 impl TestApp {
-    pub fn new(pool: PgPool) -> Self {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-        let config = Config {
-            addr: "127.0.0.1:0".parse().expect("address"),
-            database_url: None,
-            data_dir: std::env::temp_dir(),
-            site_root: root.join("target/site"),
-            static_dir: root.join("static"),
-            oidc: None,
-        };
+    /// The application with nothing configured, and requests made by a signed-in admin.
+    pub async fn new(pool: PgPool) -> Self {
+        Self::with_config(pool, Config::default()).await
+    }
+
+    pub async fn with_config(pool: PgPool, config: Config) -> Self {
         let router = build_app(AppState::new(pool.clone(), config).expect("state"));
-        Self { router, pool }
+        let auth = session_for(&pool, "admin", &["admin"], &[]).await;
+        Self { router, pool, auth }
+    }
+
+    /// The same application, with requests made as someone with these app roles.
+    pub async fn as_roles(&self, login: &str, roles: &[&str]) -> Self {
+        let mut other = self.clone();
+        other.auth = session_for(&self.pool, login, roles, &[]).await;
+        other
+    }
+
+    pub fn with_auth(&self, auth: Auth) -> Self {
+        let mut other = self.clone();
+        other.auth = auth;
+        other
+    }
+
+    pub fn anonymous(&self) -> Self {
+        self.with_auth(Auth::Anonymous)
     }
 
     pub async fn request(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
@@ -76,7 +131,24 @@ impl TestApp {
         self.send(builder.body(body).expect("request")).await
     }
 
-    pub async fn send(&self, req: Request<Body>) -> Answer {
+    /// Sends a request as this app's caller (unless it carries its own credentials).
+    pub async fn send(&self, mut req: Request<Body>) -> Answer {
+        let h = req.headers_mut();
+        if !h.contains_key(header::COOKIE) && !h.contains_key(header::AUTHORIZATION) {
+            match &self.auth {
+                Auth::Anonymous => {}
+                Auth::Session { cookie, csrf } => {
+                    h.insert(header::COOKIE, cookie.parse().expect("cookie"));
+                    h.insert("x-csrf-token", csrf.parse().expect("csrf"));
+                }
+                Auth::Bearer(t) => {
+                    h.insert(
+                        header::AUTHORIZATION,
+                        format!("Bearer {t}").parse().expect("token"),
+                    );
+                }
+            }
+        }
         let res = self.router.clone().oneshot(req).await.expect("infallible");
         let status = res.status();
         let headers = res.headers().clone();

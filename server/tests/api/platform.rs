@@ -9,7 +9,7 @@ use crate::TestApp;
 
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
 async fn health_and_readiness(pool: PgPool) {
-    let app = TestApp::new(pool.clone());
+    let app = TestApp::new(pool.clone()).await;
     assert_eq!(app.get("/healthz").await.status, StatusCode::OK);
     assert_eq!(app.get("/readyz").await.status, StatusCode::OK);
     pool.close().await;
@@ -27,7 +27,7 @@ async fn health_and_readiness(pool: PgPool) {
 
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
 async fn openapi_document_matches_snapshot(pool: PgPool) {
-    let app = TestApp::new(pool);
+    let app = TestApp::new(pool).await;
     let a = app.get("/api/openapi.json").await;
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(a.body["openapi"], "3.1.0");
@@ -50,7 +50,7 @@ async fn openapi_document_matches_snapshot(pool: PgPool) {
 
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
 async fn api_docs_page_lists_every_operation(pool: PgPool) {
-    let app = TestApp::new(pool);
+    let app = TestApp::new(pool).await;
     let doc = app.get("/api/openapi.json").await.body;
     let page = app.get("/api/docs").await;
     assert_eq!(page.status, StatusCode::OK);
@@ -71,7 +71,7 @@ async fn api_docs_page_lists_every_operation(pool: PgPool) {
 
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
 async fn unknown_endpoints_and_methods_answer_in_the_envelope(pool: PgPool) {
-    let app = TestApp::new(pool);
+    let app = TestApp::new(pool).await;
     let a = app.get("/api/v1/nothing-here").await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
     assert_eq!(a.error_code(), "not_found");
@@ -86,7 +86,7 @@ async fn unknown_endpoints_and_methods_answer_in_the_envelope(pool: PgPool) {
 
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
 async fn request_body_problems_are_client_errors(pool: PgPool) {
-    let app = TestApp::new(pool);
+    let app = TestApp::new(pool).await;
     // Not JSON at all.
     let req = Request::builder()
         .method(Method::POST)
@@ -132,7 +132,7 @@ async fn request_body_problems_are_client_errors(pool: PgPool) {
 
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
 async fn pages_render_on_the_server_from_the_api(pool: PgPool) {
-    let app = TestApp::new(pool);
+    let app = TestApp::new(pool).await;
     app.scene().await;
     let page = app.get("/").await;
     assert_eq!(page.status, StatusCode::OK);
@@ -247,7 +247,7 @@ async fn managed_postgres_persists_between_runs_and_stops_on_exit() {
 
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
 async fn nul_characters_anywhere_are_a_client_error(pool: PgPool) {
-    let app = TestApp::new(pool);
+    let app = TestApp::new(pool).await;
     app.scene().await;
     let a = app
         .post(
