@@ -13,8 +13,14 @@
 //   `--help` lists the options.
 // As a module:     import { startProvider, USERS, GROUPS, TENANT } from './provider.mjs';
 //   const op = await startProvider({ port: 0 }); … await op.close();
+//
+// For negative tests only, `--allow-misbehaviour` (option `allowMisbehaviour`) adds
+// `POST /__test/misbehave {"mode": …}`, which makes the token endpoint hand out bad ID tokens on
+// purpose (see MISBEHAVIOURS below). Off by default: without the flag the endpoint does not exist.
 
-import { createHash, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import {
+  createHash, createPrivateKey, generateKeyPairSync, randomBytes, randomUUID, sign,
+} from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -342,6 +348,73 @@ function generateSigningKey() {
   return { ...privateKey.export({ format: 'jwk' }), kid: randomUUID(), alg: 'RS256', use: 'sig' };
 }
 
+// --- misbehaviour (negative tests only) --------------------------------------------------------------
+
+/** Where the misbehaviour switch lives, on the provider's origin (outside the issuer path). */
+export const MISBEHAVE_PATH = '/__test/misbehave';
+
+/** The client id a `wrong-audience` ID token is meant for. */
+export const OTHER_CLIENT_ID = 'some-other-application';
+
+/** The tenant whose issuer a `wrong-issuer` ID token names (TENANT when the provider runs as it). */
+export const FOREIGN_TENANT = '99999999-8888-4777-8666-555555555555';
+
+/** How far in the past an `expired` ID token's `exp` lies, in seconds. */
+export const EXPIRED_AGO = 600;
+
+/**
+ * What each mode does to the `id_token` of every token-endpoint response (authorization code and
+ * refresh token grants alike) until the mode changes.
+ */
+export const MISBEHAVIOURS = Object.freeze({
+  none: 'ID tokens as issued',
+  tamper: 'payload altered after signing ("roles": ["admin"], "tampered": true); header and signature kept, so the signature no longer matches',
+  expired: `exp ${EXPIRED_AGO} s in the past (iat moved back as much, same lifetime); re-signed with the provider's key`,
+  'wrong-issuer': `iss is the issuer of another tenant (${FOREIGN_TENANT}) on the same host; re-signed with the provider's key`,
+  'wrong-audience': `aud is "${OTHER_CLIENT_ID}"; re-signed with the provider's key`,
+});
+
+const b64json = (part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+const jsonb64 = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+/**
+ * `jwt` made bad as `mode` says. `keys` are the provider's private signing keys (JWKs); a re-signed
+ * token keeps its header (so its `kid`) and is signed with the key of that `kid`.
+ */
+export function misbehaveIdToken(jwt, mode, { keys, issuer, tenant }) {
+  if (mode === 'none') return jwt;
+  const [h, p, s] = jwt.split('.');
+  const header = b64json(h);
+  const claims = b64json(p);
+  const resign = (changed) => {
+    const jwk = keys.find((k) => k.kid === header.kid);
+    if (!jwk) throw new Error(`no private key with kid ${header.kid} to re-sign the ID token`);
+    if (header.alg !== 'RS256') throw new Error(`re-signing supports RS256 only, not ${header.alg}`);
+    const input = `${h}.${jsonb64(changed)}`;
+    const signature = sign('sha256', Buffer.from(input), createPrivateKey({ key: jwk, format: 'jwk' }));
+    return `${input}.${signature.toString('base64url')}`;
+  };
+  switch (mode) {
+    case 'tamper':
+      return `${h}.${jsonb64({ ...claims, roles: ['admin'], tampered: true })}.${s}`;
+    case 'expired': {
+      const exp = Math.floor(Date.now() / 1000) - EXPIRED_AGO;
+      const shift = claims.exp - exp;
+      const changed = { ...claims, exp, iat: claims.iat - shift };
+      if (typeof claims.auth_time === 'number') changed.auth_time = claims.auth_time - shift;
+      return resign(changed);
+    }
+    case 'wrong-issuer': {
+      const other = tenant === FOREIGN_TENANT ? TENANT : FOREIGN_TENANT;
+      return resign({ ...claims, iss: issuer.replace(`/${tenant}/`, `/${other}/`) });
+    }
+    case 'wrong-audience':
+      return resign({ ...claims, aud: OTHER_CLIENT_ID });
+    default:
+      throw new Error(`unknown misbehaviour ${mode}`);
+  }
+}
+
 // --- the provider ---------------------------------------------------------------------------------
 
 /**
@@ -360,9 +433,10 @@ function generateSigningKey() {
  * @param {number} [options.authorizationCodeTtl] seconds (env OIDC_CODE_TTL, default 60)
  * @param {{keys: object[]}} [options.jwks]   private signing keys (default: one RS256 key made now)
  * @param {boolean} [options.quiet=false]     do not log server errors on stderr
+ * @param {boolean} [options.allowMisbehaviour=false] serve `POST /__test/misbehave` (negative tests)
  * @returns {Promise<{issuer: string, port: number, tenant: string, host: string,
  *   discoveryUrl: string, users: object, clients: object[], provider: Provider,
- *   close: () => Promise<void>}>}
+ *   misbehaveUrl: string | undefined, close: () => Promise<void>}>}
  */
 export async function startProvider(options = {}) {
   const {
@@ -371,8 +445,9 @@ export async function startProvider(options = {}) {
     tenant = TENANT,
     clients = [{}],
     users = usersFor(tenant),
-    jwks,
+    jwks = { keys: [generateSigningKey()] },
     quiet = false,
+    allowMisbehaviour = false,
   } = options;
 
   const ttl = {
@@ -449,7 +524,7 @@ export async function startProvider(options = {}) {
   provider = new Provider(issuer, {
     adapter: memoryAdapter(),
     clients: clientList,
-    jwks: jwks ?? { keys: [generateSigningKey()] },
+    jwks,
     findAccount: async (_ctx, sub) => {
       const found = bySub.get(sub);
       if (!found) return undefined;
@@ -523,6 +598,59 @@ ${Object.entries(out).map(([k, v]) => `<p><strong>${esc(k)}</strong>: <span clas
   });
 
   allowLoopbackPorts(provider);
+
+  // Negative tests: the token endpoint's ID tokens made bad on purpose (POST /__test/misbehave).
+  let misbehaviour = 'none';
+  if (allowMisbehaviour) {
+    provider.use(async (ctx, next) => {
+      await next();
+      if (misbehaviour === 'none' || ctx._matchedRouteName !== 'token' || ctx.status !== 200) return;
+      const body = ctx.body;
+      if (!body || typeof body !== 'object' || typeof body.id_token !== 'string') return;
+      ctx.body = {
+        ...body,
+        id_token: misbehaveIdToken(body.id_token, misbehaviour, { keys: jwks.keys, issuer, tenant }),
+      };
+    });
+  }
+
+  async function misbehave(req, res) {
+    const json = (status, value, headers = {}) => {
+      res.writeHead(status, {
+        'content-type': 'application/json', 'cache-control': 'no-store', ...headers,
+      });
+      res.end(`${JSON.stringify(value)}\n`);
+    };
+    if (!allowMisbehaviour) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('Not found. The misbehaviour switch exists only when the provider is started with '
+        + '--allow-misbehaviour (option allowMisbehaviour).\n');
+      return;
+    }
+    if (req.method === 'GET') {
+      json(200, { mode: misbehaviour });
+      return;
+    }
+    if (req.method !== 'POST') {
+      json(405, { error: 'use GET or POST' }, { allow: 'GET, POST' });
+      return;
+    }
+    let mode;
+    try {
+      const chunks = [];
+      for await (const chunk of req) chunks.push(chunk);
+      ({ mode } = JSON.parse(Buffer.concat(chunks).toString('utf8')));
+    } catch {
+      mode = undefined;
+    }
+    if (typeof mode !== 'string' || !Object.hasOwn(MISBEHAVIOURS, mode)) {
+      json(400, { error: `body must be {"mode": one of ${Object.keys(MISBEHAVIOURS).join(', ')}}` });
+      return;
+    }
+    misbehaviour = mode;
+    if (!quiet && mode !== 'none') console.error(`oidc test provider: misbehaving: ${mode}`);
+    json(200, { mode });
+  }
 
   if (!quiet) {
     provider.on('server_error', (_ctx, err) => console.error('oidc test provider: server error:', err));
@@ -688,6 +816,10 @@ ${Object.entries(out).map(([k, v]) => `<p><strong>${esc(k)}</strong>: <span clas
 
   handle = async (req, res) => {
     const url = new URL(req.url, 'http://internal');
+    if (url.pathname === MISBEHAVE_PATH) {
+      await misbehave(req, res);
+      return;
+    }
     const inside = url.pathname === prefix || url.pathname.startsWith(`${prefix}/`);
     if (!inside) {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
@@ -720,6 +852,7 @@ ${Object.entries(out).map(([k, v]) => `<p><strong>${esc(k)}</strong>: <span clas
     users,
     clients: clientList,
     provider,
+    misbehaveUrl: allowMisbehaviour ? `http://${hostForUrl}:${actualPort}${MISBEHAVE_PATH}` : undefined,
     close() {
       closed ??= new Promise((resolve) => {
         server.close(() => resolve());
@@ -751,6 +884,8 @@ Options:
   --exit-with-stdin        exit when stdin reaches end of file (spawn with a pipe on stdin, so the
                            provider goes away with the test process that started it)
   --quiet                  do not log server errors on stderr
+  --allow-misbehaviour     for negative tests: serve POST /__test/misbehave {"mode": M}, after which
+                           the token endpoint hands out bad ID tokens (M: ${Object.keys(MISBEHAVIOURS).join(', ')})
   --write-users [FILE]     write the users table (default tests/oidc/users.json) and exit
   --help                   this text
 `;
@@ -779,6 +914,7 @@ function parseArgs(argv) {
       case '--clients': out.clients = JSON.parse(fs.readFileSync(value(), 'utf8')); break;
       case '--exit-with-stdin': out.exitWithStdin = true; break;
       case '--quiet': out.quiet = true; break;
+      case '--allow-misbehaviour': out.allowMisbehaviour = true; break;
       case '--write-users':
         out.writeUsers = inline ?? (argv[i + 1] && !argv[i + 1].startsWith('--') ? argv[++i] : true);
         break;

@@ -1,7 +1,8 @@
 // Tests of the test OpenID Connect provider (tests/oidc/provider.mjs), with node's fetch and crypto
 // only: discovery, the authorization code flow with PKCE (login_hint and the HTML form), ID token
 // signature and claims, the overage marker, refresh tokens, code replay, missing PKCE, redirect URI
-// rules, single sign-on, switching users, logout, token lifetimes and the command-line programme.
+// rules, single sign-on, switching users, logout, token lifetimes, the misbehaviour switch for
+// negative tests and the command-line programme.
 // Run: node --test tests/oidc/
 
 import { after, before, describe, test } from 'node:test';
@@ -16,7 +17,12 @@ import { fileURLToPath } from 'node:url';
 import {
   CLIENT_ID,
   CLIENT_SECRET,
+  EXPIRED_AGO,
+  FOREIGN_TENANT,
   GROUPS,
+  MISBEHAVE_PATH,
+  MISBEHAVIOURS,
+  OTHER_CLIENT_ID,
   TENANT,
   USERS,
   USERS_JSON_PATH,
@@ -163,6 +169,18 @@ function verifyJwt(jwt, jwks) {
     'ID token signature does not verify');
   return JSON.parse(Buffer.from(p, 'base64url'));
 }
+
+/** True when the JWT's RS256 signature verifies with the JWKS key its header names. */
+function signatureVerifies(jwt, jwks) {
+  const [h, p, s] = jwt.split('.');
+  const header = JSON.parse(Buffer.from(h, 'base64url'));
+  const jwk = jwks.keys.find((k) => k.kid === header.kid);
+  assert.ok(jwk, `no key ${header.kid} in the JWKS`);
+  return verify('sha256', Buffer.from(`${h}.${p}`), createPublicKey({ key: jwk, format: 'jwk' }),
+    Buffer.from(s, 'base64url'));
+}
+
+const payloadOf = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url'));
 
 async function getJson(url) {
   const res = await fetch(url);
@@ -570,6 +588,190 @@ describe('provider options', () => {
   });
 });
 
+describe('the misbehaviour switch (negative tests)', () => {
+  const post = (url, body) => fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+
+  test('does not exist unless the provider was started with it', async () => {
+    const op = await startProvider({ port: 0, quiet: true });
+    try {
+      assert.equal(op.misbehaveUrl, undefined);
+      const url = `http://127.0.0.1:${op.port}${MISBEHAVE_PATH}`;
+      const res = await post(url, { mode: 'tamper' });
+      assert.equal(res.status, 404);
+      assert.match(await res.text(), /--allow-misbehaviour/);
+      assert.equal((await fetch(url)).status, 404);
+      // …and the tokens stay good.
+      const discovery = await getJson(op.discoveryUrl);
+      const jwks = await getJson(discovery.jwks_uri);
+      const auth = authorization(discovery, { loginHint: 'viewer' });
+      const { callback } = await follow(auth.url, new Jar());
+      const { json } = await exchange(discovery, auth, callback.searchParams.get('code'));
+      assert.equal(verifyJwt(json.id_token, jwks).iss, op.issuer);
+    } finally {
+      await op.close();
+    }
+  });
+
+  describe('with allowMisbehaviour', () => {
+    let op;
+    let discovery;
+    let jwks;
+
+    before(async () => {
+      op = await startProvider({ port: 0, quiet: true, allowMisbehaviour: true });
+      discovery = await getJson(op.discoveryUrl);
+      jwks = await getJson(discovery.jwks_uri);
+    });
+    after(async () => {
+      await op?.close();
+    });
+
+    async function setMode(mode) {
+      const res = await post(op.misbehaveUrl, { mode });
+      assert.equal(res.status, 200);
+      assert.deepEqual(await res.json(), { mode });
+    }
+
+    /** Signs `login` in and returns the raw token response and the authorization request. */
+    async function tokensFor(login = 'developer') {
+      const auth = authorization(discovery, { loginHint: login });
+      const { callback } = await follow(auth.url, new Jar());
+      const { status, json } = await exchange(discovery, auth, callback.searchParams.get('code'));
+      assert.equal(status, 200, JSON.stringify(json));
+      return { tokens: json, auth };
+    }
+
+    /** The claims every mode leaves alone. */
+    function assertUntouched(claims, auth, login = 'developer') {
+      assert.equal(claims.nonce, auth.nonce);
+      assert.equal(claims.oid, USERS[login].oid);
+      assert.equal(claims.sub, USERS[login].sub);
+      assert.equal(claims.tid, TENANT);
+    }
+
+    test('lives on the provider\'s origin; answers its mode; refuses unknown modes', async () => {
+      assert.equal(op.misbehaveUrl, `http://127.0.0.1:${op.port}${MISBEHAVE_PATH}`);
+      assert.deepEqual(await (await fetch(op.misbehaveUrl)).json(), { mode: 'none' });
+      for (const bad of [{ mode: 'chaos' }, { mode: 'toString' }, {}, 'not json']) {
+        const res = await post(op.misbehaveUrl, bad);
+        assert.equal(res.status, 400, JSON.stringify(bad));
+        assert.match((await res.json()).error, /tamper, expired, wrong-issuer, wrong-audience/);
+      }
+      assert.deepEqual(await (await fetch(op.misbehaveUrl)).json(), { mode: 'none' });
+      assert.equal((await fetch(op.misbehaveUrl, { method: 'PUT' })).status, 405);
+      assert.deepEqual(Object.keys(MISBEHAVIOURS),
+        ['none', 'tamper', 'expired', 'wrong-issuer', 'wrong-audience']);
+    });
+
+    test('tamper: the payload is altered, the signature is the one made for the original', async () => {
+      await setMode('tamper');
+      try {
+        const { tokens, auth } = await tokensFor('viewer');
+        const claims = payloadOf(tokens.id_token);
+        assert.deepEqual(claims.roles, ['admin'], 'the viewer now claims to be an admin');
+        assert.equal(claims.tampered, true);
+        assert.equal(claims.iss, op.issuer);
+        assert.equal(claims.aud, CLIENT_ID);
+        assert.ok(claims.exp > Date.now() / 1000);
+        assertUntouched(claims, auth, 'viewer');
+        assert.equal(signatureVerifies(tokens.id_token, jwks), false, 'the signature must not match');
+        // Undoing the change gives back a token whose signature verifies: it is the provider's own.
+        const { tampered: _, ...original } = { ...claims, roles: USERS.viewer.roles };
+        const [h, , sig] = tokens.id_token.split('.');
+        const payload = Buffer.from(JSON.stringify(original)).toString('base64url');
+        assert.ok(signatureVerifies(`${h}.${payload}.${sig}`, jwks),
+          'the signature is the one made for the original payload');
+      } finally {
+        await setMode('none');
+      }
+    });
+
+    test('expired: exp lies in the past, validly signed, same lifetime', async () => {
+      await setMode('expired');
+      try {
+        const { tokens, auth } = await tokensFor();
+        const claims = verifyJwt(tokens.id_token, jwks);
+        const now = Math.floor(Date.now() / 1000);
+        assert.ok(claims.exp <= now - EXPIRED_AGO + 5 && claims.exp >= now - EXPIRED_AGO - 5,
+          `exp ${claims.exp}, now ${now}`);
+        assert.equal(claims.exp - claims.iat, 3600);
+        assert.equal(claims.iss, op.issuer);
+        assert.equal(claims.aud, CLIENT_ID);
+        assertUntouched(claims, auth);
+      } finally {
+        await setMode('none');
+      }
+    });
+
+    test('wrong-issuer: another tenant\'s issuer, validly signed', async () => {
+      await setMode('wrong-issuer');
+      try {
+        const { tokens, auth } = await tokensFor();
+        const claims = verifyJwt(tokens.id_token, jwks);
+        assert.equal(claims.iss, `http://127.0.0.1:${op.port}/${FOREIGN_TENANT}/v2.0`);
+        assert.notEqual(claims.iss, op.issuer);
+        assert.equal(claims.aud, CLIENT_ID);
+        assert.ok(claims.exp > Date.now() / 1000);
+        assertUntouched(claims, auth);
+      } finally {
+        await setMode('none');
+      }
+    });
+
+    test('wrong-audience: meant for another client, validly signed', async () => {
+      await setMode('wrong-audience');
+      try {
+        const { tokens, auth } = await tokensFor();
+        const claims = verifyJwt(tokens.id_token, jwks);
+        assert.equal(claims.aud, OTHER_CLIENT_ID);
+        assert.notEqual(OTHER_CLIENT_ID, CLIENT_ID);
+        assert.equal(claims.iss, op.issuer);
+        assert.ok(claims.exp > Date.now() / 1000);
+        assertUntouched(claims, auth);
+      } finally {
+        await setMode('none');
+      }
+    });
+
+    test('a mode lasts (refresh grants too) until set back to none', async () => {
+      await setMode('wrong-audience');
+      let refresh;
+      try {
+        for (let i = 0; i < 2; i++) {
+          const { tokens } = await tokensFor('sre');
+          assert.equal(verifyJwt(tokens.id_token, jwks).aud, OTHER_CLIENT_ID, `sign-in ${i + 1}`);
+          refresh = tokens.refresh_token;
+        }
+        const refreshed = await tokenRequest(discovery, {
+          grant_type: 'refresh_token', refresh_token: refresh,
+        });
+        assert.equal(refreshed.status, 200, JSON.stringify(refreshed.json));
+        assert.equal(verifyJwt(refreshed.json.id_token, jwks).aud, OTHER_CLIENT_ID);
+      } finally {
+        await setMode('none');
+      }
+      const { tokens, auth } = await tokensFor('sre');
+      const claims = verifyJwt(tokens.id_token, jwks);
+      assert.equal(claims.aud, CLIENT_ID);
+      assert.equal(claims.iss, op.issuer);
+      assertUntouched(claims, auth, 'sre');
+      // Errors from the token endpoint pass through untouched.
+      await setMode('tamper');
+      try {
+        const again = await exchange(discovery, auth, 'not-a-code');
+        assert.equal(again.status, 400);
+        assert.equal(again.json.error, 'invalid_grant');
+      } finally {
+        await setMode('none');
+      }
+    });
+  });
+});
+
 describe('the programme', () => {
   /** Starts provider.mjs and resolves with its JSON line and the child. */
   async function spawnProvider(args, stdio = ['ignore', 'pipe', 'pipe']) {
@@ -607,6 +809,21 @@ describe('the programme', () => {
     const [code] = await once(child, 'exit');
     assert.equal(code, 0);
     assert.equal(output().trim().split('\n').length, 1, `stdout: ${output()}`);
+  });
+
+  test('--allow-misbehaviour turns the switch on (and it is off without it)', async () => {
+    for (const [args, status] of [[['--allow-misbehaviour'], 200], [[], 404]]) {
+      const { child, info } = await spawnProvider(['--port', '0', '--quiet', ...args]);
+      try {
+        const res = await fetch(`http://127.0.0.1:${info.port}${MISBEHAVE_PATH}`, {
+          method: 'POST', body: JSON.stringify({ mode: 'expired' }),
+        });
+        assert.equal(res.status, status, args.join(' ') || '(no flag)');
+      } finally {
+        child.kill('SIGTERM');
+      }
+      await once(child, 'exit');
+    }
   });
 
   test('--exit-with-stdin: exits when stdin closes', async () => {
