@@ -151,7 +151,17 @@ impl Oidc {
             .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_string()))
             .request_async(&self.http)
             .await
-            .map_err(|e| SignInError::Refused(token_error_text(&e)))?;
+            .map_err(|e| match &e {
+                // The provider answered with an OAuth error: it refused.
+                openidconnect::RequestTokenError::ServerResponse(_) => {
+                    SignInError::Refused(token_error_text(&e))
+                }
+                // It could not be reached, or did not answer in time.
+                openidconnect::RequestTokenError::Request(_) => {
+                    SignInError::ProviderUnreachable(anyhow::anyhow!(token_error_text(&e)))
+                }
+                _ => SignInError::Untrusted(token_error_text(&e)),
+            })?;
         let id_token = token
             .id_token()
             .ok_or_else(|| SignInError::Untrusted("no ID token in the answer".into()))?;

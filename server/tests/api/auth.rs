@@ -442,6 +442,14 @@ async fn the_groups_overage_marker_is_kept_not_read_as_no_groups(pool: PgPool) {
         .expect("json");
     assert_eq!(me["groups_overage"], true);
     assert_eq!(me["roles"], json!(["developer"]), "app roles still apply");
+    assert_eq!(me["grants"], json!(["developer"]));
+    assert!(
+        me["notices"]
+            .to_string()
+            .contains("roles given through groups are missing"),
+        "the person is told why group-based rights are missing: {}",
+        me["notices"]
+    );
 }
 
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
@@ -560,8 +568,12 @@ async fn a_person_without_roles_signs_in_with_no_roles(pool: PgPool) {
         .send()
         .await
         .expect("sign-in");
-    assert_eq!(page.status(), StatusCode::OK);
+    // Signed in, and told politely that there is nothing to see yet: not an error page.
+    assert_eq!(page.status(), StatusCode::FORBIDDEN);
     assert_eq!(page.url().path(), "/");
+    let text = page.text().await.expect("page");
+    assert!(text.contains("have no access yet"), "{text}");
+    assert!(text.contains("aaaaaaaa-0000-4000-8000-000000000007"));
     let me = b
         .get(format!("{}/api/v1/me", stack.base))
         .send()
@@ -576,6 +588,8 @@ async fn a_person_without_roles_signs_in_with_no_roles(pool: PgPool) {
     assert_eq!(me["roles"], json!([]));
     assert_eq!(me["groups"], json!([]));
     assert_eq!(me["groups_overage"], false);
+    assert_eq!(me["grants"], json!([]));
+    assert!(me["notices"].to_string().contains("no Portolan role"));
 
     let (roles, sessions): (Vec<String>, i64) = sqlx::query_as(
         "SELECT u.roles, (SELECT count(*) FROM sessions s WHERE s.user_id = u.id)
