@@ -16,7 +16,9 @@ WORKDIR /app
 COPY --from=build /src/target/release/portolan /usr/local/bin/portolan
 COPY --from=build /src/target/site /app/site
 COPY --from=build /src/static /app/static
+# An image is for real use: the development sign-in is refused unless PORTOLAN_ENV is overridden.
 ENV PORTOLAN_ADDR=0.0.0.0:8080 \
+    PORTOLAN_ENV=production \
     PORTOLAN_SITE_ROOT=/app/site \
     PORTOLAN_STATIC_DIR=/app/static
 USER portolan

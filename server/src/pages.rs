@@ -104,6 +104,11 @@ async fn gate(state: &AppState, headers: &http::HeaderMap, uri: &http::Uri) -> O
         return None;
     }
     auth::describe_access(&mut signed_in.me, &access, state.config.dev_sign_in);
+    // The page itself says there is no role; keep the other notices (e.g. the groups overage).
+    signed_in
+        .me
+        .notices
+        .retain(|n| !n.starts_with("You have no Portolan role"));
     let page = NoAccess {
         who: format!("{}:{}", signed_in.me.tenant_id, signed_in.me.object_id),
         name: signed_in.me.display_name,

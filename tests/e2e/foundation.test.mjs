@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import {
   assertNoErrors,
   getJson,
+  signIn,
   launchBrowser,
   loadsBundle,
   newPage,
@@ -28,6 +29,8 @@ const PHONE = { name: 'phone', width: 390, height: 844, isMobile: true };
 let portolan;
 /** @type {import('playwright-core').Browser} */
 let browser;
+/** The viewer's session (development sign-in). */
+let viewer;
 /** The demo services as the API lists them. */
 let services = [];
 /** A search query (part of a real slug) that matches a few services, and what it may match. */
@@ -107,7 +110,8 @@ describe('Portolan foundation', { timeout: 600_000 }, () => {
     async () => {
       portolan = await startPortolan({ seed: true });
       browser = await launchBrowser();
-      const list = await getJson(portolan.baseUrl, '/api/v1/services?limit=200');
+      viewer = await signIn(portolan.baseUrl, 'viewer');
+      const list = await getJson(portolan.baseUrl, '/api/v1/services?limit=200', viewer);
       assert.ok(Array.isArray(list.items), '/api/v1/services answers {items: [...]}');
       services = list.items;
       search = pickSearch(services);
@@ -130,7 +134,7 @@ describe('Portolan foundation', { timeout: 600_000 }, () => {
     }
     assert.equal(new Set(services.map((s) => s.slug)).size, services.length, 'slugs are unique');
 
-    const doc = await getJson(portolan.baseUrl, '/api/openapi.json');
+    const doc = await getJson(portolan.baseUrl, '/api/openapi.json', viewer);
     assert.match(String(doc.openapi), /^3\./, 'an OpenAPI 3 document');
     assert.ok(
       Object.keys(doc.paths ?? {}).some((p) => p.startsWith('/api/v1/services')),
@@ -139,7 +143,7 @@ describe('Portolan foundation', { timeout: 600_000 }, () => {
   });
 
   test('without JavaScript the catalog is server-rendered and its search form works', async () => {
-    const page = await newPage(browser, { javaScriptEnabled: false });
+    const page = await newPage(browser, { javaScriptEnabled: false, session: viewer });
     try {
       await gotoOk(page, '/');
       const initial = await rowSlugs(page);
@@ -171,7 +175,7 @@ describe('Portolan foundation', { timeout: 600_000 }, () => {
   });
 
   test('hydrated, the catalog filters as you type, without a page load', async () => {
-    const page = await newPage(browser);
+    const page = await newPage(browser, { session: viewer });
     try {
       await gotoOk(page, '/');
       await waitForHydration(page);
@@ -214,7 +218,7 @@ describe('Portolan foundation', { timeout: 600_000 }, () => {
   });
 
   test('choosing a team shows only that team’s services', async () => {
-    const page = await newPage(browser);
+    const page = await newPage(browser, { session: viewer });
     try {
       await gotoOk(page, '/');
       await waitForHydration(page);
@@ -254,7 +258,7 @@ describe('Portolan foundation', { timeout: 600_000 }, () => {
   });
 
   test('a catalog row leads to the service page with its pipeline', async () => {
-    const page = await newPage(browser);
+    const page = await newPage(browser, { session: viewer });
     try {
       await gotoOk(page, '/');
       await waitForHydration(page);
@@ -277,7 +281,7 @@ describe('Portolan foundation', { timeout: 600_000 }, () => {
       assertNoErrors(page);
 
       // The same page, loaded directly.
-      const direct = await newPage(browser);
+      const direct = await newPage(browser, { session: viewer });
       try {
         await gotoOk(direct, `/services/${slug}`);
         assert.ok(lower(await direct.locator('h1').first().innerText()).includes(lower(service.name)));
@@ -291,7 +295,7 @@ describe('Portolan foundation', { timeout: 600_000 }, () => {
   });
 
   test('the environment matrix has 4 environment columns', async () => {
-    const page = await newPage(browser);
+    const page = await newPage(browser, { session: viewer });
     try {
       await gotoOk(page, '/environments');
       const matrix = page.locator('table.matrix');
@@ -312,7 +316,7 @@ describe('Portolan foundation', { timeout: 600_000 }, () => {
   });
 
   test('the deployment feed lists deployments', async () => {
-    const page = await newPage(browser);
+    const page = await newPage(browser, { session: viewer });
     try {
       await gotoOk(page, '/deployments');
       const items = await page.locator('ol.feed > li.feed-item').count();
@@ -336,7 +340,7 @@ describe('Portolan foundation', { timeout: 600_000 }, () => {
     for (const viewport of [DESKTOP, PHONE]) {
       for (const p of pages) {
         await t.test(`${p.name} (${viewport.name} ${viewport.width}×${viewport.height})`, async () => {
-          const page = await newPage(browser, viewport);
+          const page = await newPage(browser, { ...viewport, session: viewer });
           try {
             const res = await gotoOk(page, p.path, p.status ?? 200);
             if (await loadsBundle(page)) {

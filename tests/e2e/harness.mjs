@@ -97,6 +97,8 @@ process.on('exit', () => {
  * Starts a Portolan server on a fresh database of the DATABASE_URL cluster.
  *
  * @param {object} [options]
+ * The server runs with the development sign-in on (PORTOLAN_DEV_SIGN_IN=true) unless `env` says
+ * otherwise; signIn() opens a session as one of its people.
  * @param {boolean} [options.seed=true]  run `portolan seed --demo` on the new database first
  * @param {Record<string,string>} [options.env]  extra environment for the server
  * @param {number} [options.readyTimeoutMs=60000]
@@ -119,6 +121,8 @@ export async function startPortolan({ seed = true, env = {}, readyTimeoutMs = 60
     ...process.env,
     DATABASE_URL: databaseUrl,
     PORTOLAN_SITE_ROOT: siteRoot,
+    // Tests sign in as the development sign-in's people unless they configure a provider.
+    PORTOLAN_DEV_SIGN_IN: 'true',
     ...env,
   };
 
@@ -237,7 +241,7 @@ const pageErrors = new WeakMap();
  */
 export async function newPage(
   browser,
-  { width = 1280, height = 800, javaScriptEnabled = true, baseURL, isMobile = false } = {},
+  { width = 1280, height = 800, javaScriptEnabled = true, baseURL, isMobile = false, session } = {},
 ) {
   const context = await browser.newContext({
     viewport: { width, height },
@@ -246,6 +250,10 @@ export async function newPage(
     isMobile,
     hasTouch: isMobile,
   });
+  if (session) {
+    // Signed in already: the session cookie from signIn().
+    await context.addCookies([{ name: 'portolan_session', value: session.value, url: session.url }]);
+  }
   const page = await context.newPage();
   const errors = [];
   page.on('console', (msg) => {
@@ -340,9 +348,30 @@ export async function waitUntil(fn, { timeout = 10_000, interval = 100, message 
   }
 }
 
-/** GET a JSON document from the server. */
-export async function getJson(baseUrl, pathAndQuery) {
-  const res = await fetch(new URL(pathAndQuery, baseUrl), { headers: { accept: 'application/json' } });
+/**
+ * Signs in through the development sign-in as one of its people (viewer, developer, approver,
+ * approver-prod, sre, admin, newcomer) and returns the session for newPage() and getJson():
+ * {url, value, cookie}.
+ */
+export async function signIn(baseUrl, persona = 'viewer') {
+  const res = await fetch(new URL('/auth/dev', baseUrl), {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ persona, return_to: '/' }).toString(),
+  });
+  assert.equal(res.status, 303, `development sign-in as ${persona}: HTTP ${res.status}`);
+  const set = res.headers.getSetCookie().find((c) => c.startsWith('portolan_session='));
+  assert.ok(set, 'the sign-in sets the session cookie');
+  const value = set.split(';')[0].slice('portolan_session='.length);
+  return { url: baseUrl, value, cookie: `portolan_session=${value}` };
+}
+
+/** GET a JSON document from the server, as `session` (from signIn) when given. */
+export async function getJson(baseUrl, pathAndQuery, session) {
+  const headers = { accept: 'application/json' };
+  if (session) headers.cookie = session.cookie;
+  const res = await fetch(new URL(pathAndQuery, baseUrl), { headers });
   const body = await res.text();
   assert.equal(res.status, 200, `GET ${pathAndQuery}: HTTP ${res.status}: ${body.slice(0, 500)}`);
   try {

@@ -6,6 +6,8 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::hooks::use_location;
 use leptos_router::path;
 
+use portolan_api::Me;
+
 use crate::pages::{
     catalog::CatalogPage, deployments::DeploymentsPage, environments::EnvironmentsPage,
     not_found::NotFoundPage, service::ServicePage,
@@ -54,11 +56,24 @@ pub fn App() -> impl IntoView {
     {
         res.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
     }
+    // Who is signed in (pages are only served to them), for the top bar and what the UI offers.
+    let api = crate::api::use_api();
+    let me = Resource::new(|| (), move |_| api.get::<Me>("/api/v1/me".to_string()));
+    provide_context(me);
     view! {
         <Title formatter=|page: String| if page.is_empty() { "Portolan".to_string() } else { format!("{page} · Portolan") }/>
         <Router>
             <a class="skip-link" href="#main">"Skip to content"</a>
-            <TopBar/>
+            <Suspense fallback=|| ()>
+                {move || me.get().and_then(Result::ok).filter(|m| m.development_sign_in).map(|_| view! {
+                    <div class="banner banner-warning" role="note">
+                        <strong>"Development sign-in is on."</strong>
+                        " Anyone who can reach this Portolan can act as anyone. Never turn it on for real use. "
+                        <a href="/auth/sign-in">"Switch person"</a>
+                    </div>
+                })}
+            </Suspense>
+            <TopBar me/>
             <main id="main" class="page">
                 <Routes fallback=|| view! { <NotFoundPage/> }>
                     <Route path=path!("/") view=CatalogPage/>
@@ -79,7 +94,7 @@ pub fn App() -> impl IntoView {
 }
 
 #[component]
-fn TopBar() -> impl IntoView {
+fn TopBar(me: Resource<Result<Me, crate::api::ClientError>>) -> impl IntoView {
     let location = use_location();
     // The catalog owns the service pages too.
     let current = move |href: &'static str| {
@@ -103,7 +118,30 @@ fn TopBar() -> impl IntoView {
                     <a href="/deployments" aria-current=move || current("/deployments")>"Deployments"</a>
                     <a href="/api/docs" rel="external">"API"</a>
                 </nav>
+                <Suspense fallback=|| ()>
+                    {move || me.get().and_then(Result::ok).map(|m| view! { <UserMenu me=m/> })}
+                </Suspense>
             </div>
         </header>
+    }
+}
+
+/// The signed-in person, their roles, and sign-out (a form: it works before hydration too).
+#[component]
+fn UserMenu(me: Me) -> impl IntoView {
+    let roles = if me.grants.is_empty() {
+        "no role".to_string()
+    } else {
+        me.grants.join(", ")
+    };
+    view! {
+        <div class="user-menu">
+            <span class="user-name" title=me.email.clone().unwrap_or_default()>{me.display_name.clone()}</span>
+            <span class="user-roles" data-roles=roles.clone()>{roles.clone()}</span>
+            <form method="post" action="/auth/logout">
+                <input type="hidden" name="csrf_token" value=me.csrf_token.clone()/>
+                <button class="topbar-button" type="submit">"Sign out"</button>
+            </form>
+        </div>
     }
 }
