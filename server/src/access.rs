@@ -312,6 +312,11 @@ impl Access {
         self.grants.iter().map(|g| g.role).collect()
     }
 
+    /// Admins see and revoke everyone's API tokens.
+    pub fn is_admin(&self) -> bool {
+        self.grants.iter().any(|g| g.role == Role::Admin)
+    }
+
     pub fn has_any_role(&self) -> bool {
         !self.grants.is_empty()
     }

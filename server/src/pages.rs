@@ -94,7 +94,7 @@ async fn gate(state: &AppState, headers: &http::HeaderMap, uri: &http::Uri) -> O
     let Some(token) = auth::cookie(headers, SESSION_COOKIE) else {
         return Some(to_sign_in());
     };
-    let mut signed_in = match session::lookup(&state.pool, token).await {
+    let signed_in = match session::lookup(&state.pool, token).await {
         Ok(Some(s)) => s,
         Ok(None) => return Some(to_sign_in()),
         Err(e) => return Some(e.into_response()),
@@ -103,16 +103,11 @@ async fn gate(state: &AppState, headers: &http::HeaderMap, uri: &http::Uri) -> O
     if access.allows(Permission::Read) {
         return None;
     }
-    auth::describe_access(&mut signed_in.me, &access, state.config.dev_sign_in);
-    // The page itself says there is no role; keep the other notices (e.g. the groups overage).
-    signed_in
-        .me
-        .notices
-        .retain(|n| !n.starts_with("You have no Portolan role"));
+    // The page itself says there is no role; it adds what else the person should know.
     let page = NoAccess {
         who: format!("{}:{}", signed_in.me.tenant_id, signed_in.me.object_id),
+        notices: auth::access_notices(signed_in.me.groups_overage, &access),
         name: signed_in.me.display_name,
-        notices: signed_in.me.notices,
         csrf_token: signed_in.me.csrf_token,
         dev: state.config.dev_sign_in,
     };

@@ -115,60 +115,46 @@ pub struct AuditFilter {
     pub target_id: Option<String>,
 }
 
-/// Newest first.
+/// Which way a list walks the chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Walk {
+    /// Newest first, from before this seq (or from the newest): the paged list.
+    Back(Option<i64>),
+    /// Oldest first, after this seq (0 for the start): the export.
+    Forward(i64),
+}
+
+/// Records matching `f`, `limit` at most, in the order `walk` says.
 pub async fn list(
     conn: &mut PgConnection,
     f: &AuditFilter,
-    before_seq: Option<i64>,
+    walk: Walk,
     limit: i64,
 ) -> AppResult<Vec<AuditRecord>> {
-    let rows: Vec<AuditRow> = sqlx::query_as(
+    let (after, before, order) = match walk {
+        Walk::Back(before) => (None, before, "DESC"),
+        Walk::Forward(after) => (Some(after), None, "ASC"),
+    };
+    let rows: Vec<AuditRow> = sqlx::query_as(&format!(
         "SELECT seq, at, actor_kind, actor_id, actor_name, action, target_kind, target_id, before, after,
                 request_id, hash
            FROM audit_log
-          WHERE ($1::bigint IS NULL OR seq < $1)
-            AND ($2::text IS NULL OR actor_id = $2)
-            AND ($3::text IS NULL OR action = $3)
-            AND ($4::text IS NULL OR target_kind = $4)
-            AND ($5::text IS NULL OR target_id = $5)
-          ORDER BY seq DESC LIMIT $6",
-    )
-    .bind(before_seq)
+          WHERE ($1::bigint IS NULL OR seq > $1)
+            AND ($2::bigint IS NULL OR seq < $2)
+            AND ($3::text IS NULL OR actor_id = $3)
+            AND ($4::text IS NULL OR action = $4)
+            AND ($5::text IS NULL OR target_kind = $5)
+            AND ($6::text IS NULL OR target_id = $6)
+          ORDER BY seq {order} LIMIT $7"
+    ))
+    .bind(after)
+    .bind(before)
     .bind(f.actor_id.as_deref())
     .bind(f.action.as_deref())
     .bind(f.target_kind.as_deref())
     .bind(f.target_id.as_deref())
     .bind(limit)
     .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(AuditRecord::from).collect())
-}
-
-/// Records oldest first after `after_seq`: what an export walks through, a chunk at a time.
-pub async fn list_forward(
-    pool: &PgPool,
-    f: &AuditFilter,
-    after_seq: i64,
-    limit: i64,
-) -> AppResult<Vec<AuditRecord>> {
-    let rows: Vec<AuditRow> = sqlx::query_as(
-        "SELECT seq, at, actor_kind, actor_id, actor_name, action, target_kind, target_id, before, after,
-                request_id, hash
-           FROM audit_log
-          WHERE seq > $1
-            AND ($2::text IS NULL OR actor_id = $2)
-            AND ($3::text IS NULL OR action = $3)
-            AND ($4::text IS NULL OR target_kind = $4)
-            AND ($5::text IS NULL OR target_id = $5)
-          ORDER BY seq LIMIT $6",
-    )
-    .bind(after_seq)
-    .bind(f.actor_id.as_deref())
-    .bind(f.action.as_deref())
-    .bind(f.target_kind.as_deref())
-    .bind(f.target_id.as_deref())
-    .bind(limit)
-    .fetch_all(pool)
     .await?;
     Ok(rows.into_iter().map(AuditRecord::from).collect())
 }

@@ -54,7 +54,7 @@ async fn list_audit_records(
         target_id: q.target_id.filter(|s| !s.is_empty()),
     };
     let mut conn = state.pool.acquire().await?;
-    let rows = repo::list(&mut conn, &filter, before, limit + 1).await?;
+    let rows = repo::list(&mut conn, &filter, repo::Walk::Back(before), limit + 1).await?;
     Ok(Json(finish_page(rows, limit, |r| r.seq.to_string())))
 }
 
@@ -160,7 +160,13 @@ async fn export_audit_records(
         let filter = filter.clone();
         async move {
             let after = after?;
-            match repo::list_forward(&pool, &filter, after, EXPORT_CHUNK).await {
+            let chunk = match pool.acquire().await {
+                Ok(mut conn) => {
+                    repo::list(&mut conn, &filter, repo::Walk::Forward(after), EXPORT_CHUNK).await
+                }
+                Err(e) => Err(e.into()),
+            };
+            match chunk {
                 Ok(records) if records.is_empty() => None,
                 Ok(records) => {
                     let next = (records.len() as i64 == EXPORT_CHUNK)

@@ -58,6 +58,26 @@ impl AppState {
 #[derive(Clone)]
 struct CsrfExpected(String);
 
+/// What someone should know about their access, in words, beyond having no role at all (e.g. why
+/// group-based roles are missing).
+pub fn access_notices(groups_overage: bool, access: &Access) -> Vec<String> {
+    let mut notices = Vec::new();
+    if groups_overage {
+        notices.push(
+            "Your account is in more groups than a sign-in token can list, so roles given through \
+             groups are missing; roles assigned to you directly still apply."
+                .into(),
+        );
+    }
+    if !access.unknown_roles.is_empty() {
+        notices.push(format!(
+            "These app roles mean nothing to Portolan and were ignored: {}.",
+            access.unknown_roles.join(", ")
+        ));
+    }
+    notices
+}
+
 /// Fills in what `Me` says about access: grants, permissions, notices.
 pub fn describe_access(me: &mut portolan_api::Me, access: &Access, dev_sign_in: bool) {
     me.grants = access.grants.iter().map(ToString::to_string).collect();
@@ -75,19 +95,7 @@ pub fn describe_access(me: &mut portolan_api::Me, access: &Access, dev_sign_in: 
                 .into(),
         );
     }
-    if me.groups_overage {
-        me.notices.push(
-            "Your account is in more groups than a sign-in token can list, so roles given through \
-             groups are missing; roles assigned to you directly still apply."
-                .into(),
-        );
-    }
-    if !access.unknown_roles.is_empty() {
-        me.notices.push(format!(
-            "These app roles mean nothing to Portolan and were ignored: {}.",
-            access.unknown_roles.join(", ")
-        ));
-    }
+    me.notices.extend(access_notices(me.groups_overage, access));
 }
 
 fn when(at: time::OffsetDateTime) -> String {
@@ -162,9 +170,8 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         }
     } else if let Some(token) = cookie(req.headers(), SESSION_COOKIE) {
         match session::lookup(&state.pool, token).await {
-            Ok(Some(mut signed_in)) => {
+            Ok(Some(signed_in)) => {
                 let access = state.access_of(&signed_in);
-                describe_access(&mut signed_in.me, &access, state.config.dev_sign_in);
                 req.extensions_mut().insert(Actor {
                     kind: ActorKind::User,
                     id: format!("{}:{}", signed_in.me.tenant_id, signed_in.me.object_id),
@@ -187,7 +194,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
 }
 
 /// Compares in time independent of where the first difference is.
-fn same_secret(a: &str, b: &str) -> bool {
+pub(crate) fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())

@@ -169,11 +169,7 @@ async fn login(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let Some(oidc) = state.oidc.as_ref() else {
-        return problem(
-            StatusCode::NOT_FOUND,
-            "Sign-in is not configured",
-            "This Portolan has no identity provider configured (see PORTOLAN_OIDC_* in the README).",
-        );
+        return not_configured();
     };
     let return_to = safe_return_to(q.get("return_to"));
     let started = match oidc.start(q.get("login_hint").map(String::as_str)).await {
@@ -215,6 +211,14 @@ fn set_cookie(res: &mut Response, name: &str, value: &str, path: &str, max_age: 
     }
 }
 
+fn not_configured() -> Response {
+    problem(
+        StatusCode::NOT_FOUND,
+        "Sign-in is not configured",
+        "This Portolan has no identity provider configured (see PORTOLAN_OIDC_* in the README).",
+    )
+}
+
 fn sign_in_failed(e: SignInError) -> Response {
     tracing::warn!(error = ?e, "sign-in failed");
     let status = match e {
@@ -230,11 +234,7 @@ async fn callback(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let Some(oidc) = state.oidc.as_ref() else {
-        return problem(
-            StatusCode::NOT_FOUND,
-            "Sign-in is not configured",
-            "This Portolan has no identity provider configured.",
-        );
+        return not_configured();
     };
     let Some(state_param) = q.get("state") else {
         return problem(
@@ -305,7 +305,7 @@ async fn logout(
         match session::lookup(&state.pool, token).await {
             Ok(Some(s)) => {
                 let sent = form.get("csrf_token").map(String::as_str).unwrap_or("");
-                if sent != s.me.csrf_token {
+                if !super::same_secret(sent, &s.me.csrf_token) {
                     return problem(
                         StatusCode::FORBIDDEN,
                         "Sign-out refused",
@@ -344,11 +344,17 @@ async fn logout(
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth",
     responses((status = 200, body = Me), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody)))]
-async fn get_me(signed_in: Option<axum::Extension<SignedIn>>) -> AppResult<Json<Me>> {
-    match signed_in {
-        Some(axum::Extension(s)) => Ok(Json(s.me)),
-        None => Err(AppError::sign_in_first()),
-    }
+async fn get_me(
+    State(state): State<AppState>,
+    signed_in: Option<axum::Extension<SignedIn>>,
+) -> AppResult<Json<Me>> {
+    let Some(axum::Extension(s)) = signed_in else {
+        return Err(AppError::sign_in_first());
+    };
+    let access = state.access_of(&s);
+    let mut me = s.me;
+    super::describe_access(&mut me, &access, state.config.dev_sign_in);
+    Ok(Json(me))
 }
 
 #[cfg(test)]
