@@ -2,6 +2,19 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+/// Every kind of record the audit log speaks of (`target_kind`). The server refuses to record
+/// any other, so a filter can offer exactly these.
+pub const TARGET_KINDS: [&str; 8] = [
+    "team",
+    "system",
+    "service",
+    "dependency",
+    "environment",
+    "deployment",
+    "api_token",
+    "database",
+];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]

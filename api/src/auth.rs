@@ -24,6 +24,9 @@ pub struct Me {
     pub grants: Vec<String>,
     /// What those roles allow, e.g. `read`, `deployments:write`, `audit:read`.
     pub permissions: Vec<String>,
+    /// The scopes this person may give an API token (a token never does more than its owner).
+    #[serde(default)]
+    pub token_scopes: Vec<String>,
     /// Things the person should know about their access, in words (e.g. why group-based roles
     /// are missing).
     pub notices: Vec<String>,
@@ -38,6 +41,16 @@ impl Me {
     pub fn can(&self, permission: &str) -> bool {
         self.permissions.iter().any(|p| p == permission)
     }
+}
+
+/// Whether a token can be used now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum TokenStatus {
+    Active,
+    Expired,
+    Revoked,
 }
 
 /// An API token as listed: never the secret itself.
@@ -60,6 +73,8 @@ pub struct ApiToken {
     pub revoked_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option", default)]
     pub last_used_at: Option<OffsetDateTime>,
+    /// Revoked wins over expired.
+    pub status: TokenStatus,
 }
 
 /// A new API token.

@@ -394,7 +394,7 @@ pub enum Denied {
     Forbidden(String),
 }
 
-fn role_list(p: Permission) -> String {
+pub fn role_list(p: Permission) -> String {
     let roles: Vec<&str> = p.roles().into_iter().map(Role::as_str).collect();
     match roles.as_slice() {
         [one] => format!("the {one} role"),

@@ -78,6 +78,36 @@ struct NoAccess {
     dev: bool,
 }
 
+#[derive(Template)]
+#[template(path = "page_forbidden.html")]
+struct PageForbidden {
+    title: &'static str,
+    reason: String,
+    name: String,
+    grants: String,
+    dev: bool,
+}
+
+/// Pages that need more than reading, with what they need and what to say to others.
+const RESTRICTED: [(&str, Permission, &str); 1] = [(
+    "/audit",
+    Permission::AuditRead,
+    "The audit log is for administrators",
+)];
+
+/// What a page path needs beyond reading, if anything.
+fn restriction(path: &str) -> Option<(Permission, &'static str)> {
+    RESTRICTED
+        .iter()
+        .find(|(prefix, _, _)| {
+            path == *prefix
+                || path
+                    .strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
+        .map(|(_, p, title)| (*p, *title))
+}
+
 /// Pages are for people with a role: signed-out visitors go to sign in (and come back), people
 /// without a role get a polite page saying so. `None`: go ahead and render.
 async fn gate(state: &AppState, headers: &http::HeaderMap, uri: &http::Uri) -> Option<Response> {
@@ -101,7 +131,29 @@ async fn gate(state: &AppState, headers: &http::HeaderMap, uri: &http::Uri) -> O
     };
     let access = state.access_of(&signed_in);
     if access.allows(Permission::Read) {
-        return None;
+        let (needs, title) = restriction(uri.path())?;
+        if access.allows(needs) {
+            return None;
+        }
+        let page = PageForbidden {
+            title,
+            reason: format!(
+                "This page needs {}. If your work needs it, ask an administrator.",
+                crate::access::role_list(needs)
+            ),
+            name: signed_in.me.display_name,
+            grants: access
+                .grants
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            dev: state.config.dev_sign_in,
+        };
+        return Some(match page.render() {
+            Ok(html) => (http::StatusCode::FORBIDDEN, Html(html)).into_response(),
+            Err(e) => crate::error::AppError::Internal(e.into()).into_response(),
+        });
     }
     // The page itself says there is no role; it adds what else the person should know.
     let page = NoAccess {

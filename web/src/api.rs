@@ -16,6 +16,9 @@ pub struct ClientError {
     /// HTTP status, or 0 when the API could not be reached at all.
     pub status: u16,
     pub message: String,
+    /// For a refused change: each bad field and what is wrong with it.
+    #[serde(default)]
+    pub fields: Vec<portolan_api::FieldError>,
 }
 
 impl ClientError {
@@ -23,11 +26,28 @@ impl ClientError {
         self.status == 404
     }
 
+    /// A failure before any answer arrived.
+    pub fn unreachable(message: impl Into<String>) -> Self {
+        Self {
+            status: 0,
+            message: message.into(),
+            fields: Vec::new(),
+        }
+    }
+
     fn from_response(status: u16, body: &[u8]) -> Self {
-        let message = serde_json::from_slice::<ErrorBody>(body)
-            .map(|e| e.error.message)
-            .unwrap_or_else(|_| format!("the server answered {status}"));
-        Self { status, message }
+        match serde_json::from_slice::<ErrorBody>(body) {
+            Ok(e) => Self {
+                status,
+                message: e.error.message,
+                fields: e.error.fields,
+            },
+            Err(_) => Self {
+                status,
+                message: format!("the server answered {status}"),
+                fields: Vec::new(),
+            },
+        }
     }
 }
 
@@ -35,10 +55,8 @@ fn decode<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, ClientErro
     if !(200..300).contains(&status) {
         return Err(ClientError::from_response(status, body));
     }
-    serde_json::from_slice(body).map_err(|e| ClientError {
-        status: 0,
-        message: format!("the answer could not be read: {e}"),
-    })
+    serde_json::from_slice(body)
+        .map_err(|e| ClientError::unreachable(format!("the answer could not be read: {e}")))
 }
 
 #[cfg(feature = "ssr")]
@@ -99,16 +117,27 @@ mod server_side {
             let headers = self.headers.clone();
             async move {
                 let Some(transport) = transport else {
-                    return Err(ClientError {
-                        status: 0,
-                        message: "no API is available while rendering".into(),
-                    });
+                    return Err(ClientError::unreachable(
+                        "no API is available while rendering",
+                    ));
                 };
                 let (status, body) = transport
                     .get(path, headers)
                     .await
-                    .map_err(|message| ClientError { status: 0, message })?;
+                    .map_err(ClientError::unreachable)?;
                 decode(status, &body)
+            }
+        }
+
+        /// Changes are made from the browser only; while rendering there is nothing to change.
+        pub fn send<T: DeserializeOwned + Send + 'static>(
+            &self,
+            _change: Change,
+        ) -> impl Future<Output = Result<T, ClientError>> + Send + use<T> {
+            async move {
+                Err(ClientError::unreachable(
+                    "changes are made from the browser",
+                ))
             }
         }
     }
@@ -132,24 +161,57 @@ mod browser_side {
         ) -> impl Future<Output = Result<T, ClientError>> + Send + use<T> {
             // Browser futures are not Send; the UI runs on one thread, so wrapping is sound.
             send_wrapper::SendWrapper::new(async move {
-                let (status, body) = fetch(&path)
+                let (status, body) = fetch("GET", &path, None, None)
                     .await
-                    .map_err(|message| ClientError { status: 0, message })?;
+                    .map_err(ClientError::unreachable)?;
+                decode(status, body.as_bytes())
+            })
+        }
+
+        /// Makes a change as the signed-in person (with their session's CSRF token).
+        pub fn send<T: DeserializeOwned + Send + 'static>(
+            &self,
+            change: Change,
+        ) -> impl Future<Output = Result<T, ClientError>> + Send + use<T> {
+            send_wrapper::SendWrapper::new(async move {
+                let (status, body) = fetch(
+                    change.method,
+                    &change.path,
+                    change.body.as_deref(),
+                    Some(&change.csrf_token),
+                )
+                .await
+                .map_err(ClientError::unreachable)?;
                 decode(status, body.as_bytes())
             })
         }
     }
 
     #[cfg(feature = "hydrate")]
-    async fn fetch(path: &str) -> Result<(u16, String), String> {
+    async fn fetch(
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        csrf_token: Option<&str>,
+    ) -> Result<(u16, String), String> {
         use wasm_bindgen::JsCast;
         use wasm_bindgen_futures::JsFuture;
         let window = web_sys::window().ok_or("no window")?;
         let init = web_sys::RequestInit::new();
+        init.set_method(method);
         init.set_credentials(web_sys::RequestCredentials::SameOrigin);
+        if let Some(body) = body {
+            init.set_body(&wasm_bindgen::JsValue::from_str(body));
+        }
         let request = web_sys::Request::new_with_str_and_init(path, &init)
             .map_err(|_| "bad request".to_string())?;
         let _ = request.headers().set("accept", "application/json");
+        if body.is_some() {
+            let _ = request.headers().set("content-type", "application/json");
+        }
+        if let Some(token) = csrf_token {
+            let _ = request.headers().set("x-csrf-token", token);
+        }
         let response = JsFuture::from(window.fetch_with_request(&request))
             .await
             .map_err(|_| "the server could not be reached; check your connection".to_string())?;
@@ -164,7 +226,12 @@ mod browser_side {
     }
 
     #[cfg(not(feature = "hydrate"))]
-    async fn fetch(_path: &str) -> Result<(u16, String), String> {
+    async fn fetch(
+        _method: &str,
+        _path: &str,
+        _body: Option<&str>,
+        _csrf_token: Option<&str>,
+    ) -> Result<(u16, String), String> {
         Err("the API client needs the ssr or hydrate feature".into())
     }
 }
@@ -173,6 +240,36 @@ mod browser_side {
 pub use browser_side::{Api, use_api};
 #[cfg(feature = "ssr")]
 pub use server_side::{Api, BoxFuture, InProcessApi, Transport, use_api};
+
+/// A change to make through the API: method, path, JSON body, and the session's CSRF token.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub method: &'static str,
+    pub path: String,
+    pub body: Option<String>,
+    pub csrf_token: String,
+}
+
+impl Change {
+    pub fn post(path: String, body: &impl Serialize, csrf_token: String) -> Self {
+        Self {
+            method: "POST",
+            path,
+            // Our wire types always serialise.
+            body: serde_json::to_string(body).ok(),
+            csrf_token,
+        }
+    }
+
+    pub fn delete(path: String, csrf_token: String) -> Self {
+        Self {
+            method: "DELETE",
+            path,
+            body: None,
+            csrf_token,
+        }
+    }
+}
 
 /// Builds `/api/v1/<path>?<query>` from pairs, skipping empty values.
 pub fn api_url(path: &str, query: &[(&str, Option<String>)]) -> String {

@@ -9,8 +9,9 @@ use leptos_router::path;
 use portolan_api::Me;
 
 use crate::pages::{
-    catalog::CatalogPage, deployments::DeploymentsPage, environments::EnvironmentsPage,
-    not_found::NotFoundPage, service::ServicePage,
+    audit::AuditPage, catalog::CatalogPage, deployments::DeploymentsPage,
+    environments::EnvironmentsPage, not_found::NotFoundPage, service::ServicePage,
+    tokens::TokensPage,
 };
 
 /// The whole HTML document, rendered by the server around [`App`].
@@ -80,6 +81,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/services/:slug") view=ServicePage/>
                     <Route path=path!("/environments") view=EnvironmentsPage/>
                     <Route path=path!("/deployments") view=DeploymentsPage/>
+                    <Route path=path!("/audit") view=AuditPage/>
+                    <Route path=path!("/settings/tokens") view=TokensPage/>
                 </Routes>
             </main>
             <footer class="footer">
@@ -116,6 +119,11 @@ fn TopBar(me: Resource<Result<Me, crate::api::ClientError>>) -> impl IntoView {
                     <a href="/" aria-current=move || current("/")>"Catalog"</a>
                     <a href="/environments" aria-current=move || current("/environments")>"Environments"</a>
                     <a href="/deployments" aria-current=move || current("/deployments")>"Deployments"</a>
+                    <Suspense fallback=|| ()>
+                        {move || me.get().and_then(Result::ok).filter(|m| m.can("audit:read")).map(|_| view! {
+                            <a href="/audit" aria-current=move || current("/audit")>"Audit log"</a>
+                        })}
+                    </Suspense>
                     <a href="/api/docs" rel="external">"API"</a>
                 </nav>
                 <Suspense fallback=|| ()>
@@ -138,6 +146,7 @@ fn UserMenu(me: Me) -> impl IntoView {
         <div class="user-menu">
             <span class="user-name" title=me.email.clone().unwrap_or_default()>{me.display_name.clone()}</span>
             <span class="user-roles" data-roles=roles.clone()>{roles.clone()}</span>
+            <a class="topbar-link" href="/settings/tokens">"API tokens"</a>
             <form method="post" action="/auth/logout">
                 <input type="hidden" name="csrf_token" value=me.csrf_token.clone()/>
                 <button class="topbar-button" type="submit">"Sign out"</button>

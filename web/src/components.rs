@@ -91,6 +91,12 @@ pub fn Pager(
     shown: usize,
     noun: &'static str,
 ) -> impl IntoView {
+    // "1 record", "2 records": nouns are given in the plural.
+    let noun = if shown == 1 {
+        noun.strip_suffix('s').unwrap_or(noun)
+    } else {
+        noun
+    };
     if first_url.is_none() && next_url.is_none() {
         return view! { <p class="pager-info muted">{format!("{shown} {noun}")}</p> }.into_any();
     }

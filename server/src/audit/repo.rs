@@ -48,6 +48,12 @@ pub async fn record(
     (target_kind, target_id): (&str, &str),
     change: Change,
 ) -> AppResult<()> {
+    if !portolan_api::TARGET_KINDS.contains(&target_kind) {
+        // A bug: the audit filters offer exactly the known kinds.
+        return Err(crate::error::AppError::Internal(anyhow::anyhow!(
+            "audit target kind '{target_kind}' is missing from TARGET_KINDS"
+        )));
+    }
     sqlx::query(
         "INSERT INTO audit_log (seq, actor_kind, actor_id, actor_name, action, target_kind, target_id,
                                 before, after, request_id, prev_hash, hash)
@@ -113,6 +119,10 @@ pub struct AuditFilter {
     pub action: Option<String>,
     pub target_kind: Option<String>,
     pub target_id: Option<String>,
+    /// At or after this instant.
+    pub since: Option<OffsetDateTime>,
+    /// Before this instant.
+    pub until: Option<OffsetDateTime>,
 }
 
 /// Which way a list walks the chain.
@@ -145,7 +155,9 @@ pub async fn list(
             AND ($4::text IS NULL OR action = $4)
             AND ($5::text IS NULL OR target_kind = $5)
             AND ($6::text IS NULL OR target_id = $6)
-          ORDER BY seq {order} LIMIT $7"
+            AND ($7::timestamptz IS NULL OR at >= $7)
+            AND ($8::timestamptz IS NULL OR at < $8)
+          ORDER BY seq {order} LIMIT $9"
     ))
     .bind(after)
     .bind(before)
@@ -153,6 +165,8 @@ pub async fn list(
     .bind(f.action.as_deref())
     .bind(f.target_kind.as_deref())
     .bind(f.target_id.as_deref())
+    .bind(f.since)
+    .bind(f.until)
     .bind(limit)
     .fetch_all(conn)
     .await?;

@@ -86,6 +86,11 @@ pub fn describe_access(me: &mut portolan_api::Me, access: &Access, dev_sign_in: 
         .into_iter()
         .map(|p| p.as_str().to_string())
         .collect();
+    me.token_scopes = crate::access::Scope::ALL
+        .into_iter()
+        .filter(|s| access.allows(s.permission()))
+        .map(|s| s.as_str().to_string())
+        .collect();
     me.development_sign_in = dev_sign_in;
     me.notices.clear();
     if !access.has_any_role() {

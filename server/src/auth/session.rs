@@ -181,6 +181,7 @@ pub async fn lookup(pool: &PgPool, token: &str) -> AppResult<Option<SignedIn>> {
                     // Filled in by the caller, who knows the configuration.
                     grants: vec![],
                     permissions: vec![],
+                    token_scopes: vec![],
                     notices: vec![],
                     development_sign_in: false,
                 },

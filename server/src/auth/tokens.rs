@@ -7,7 +7,7 @@ use axum::Extension;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use portolan_api::{ApiToken, CreatedApiToken, ErrorBody, NewApiToken};
+use portolan_api::{ApiToken, CreatedApiToken, ErrorBody, NewApiToken, TokenStatus};
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
@@ -101,7 +101,15 @@ const TOKEN_COLUMNS: &str = "t.id, t.name, t.prefix, t.scopes, u.display_name, t
      t.expires_at, t.revoked_at, t.last_used_at";
 
 fn to_api(r: TokenRow) -> ApiToken {
+    let status = if r.7.is_some() {
+        TokenStatus::Revoked
+    } else if r.6 <= OffsetDateTime::now_utc() {
+        TokenStatus::Expired
+    } else {
+        TokenStatus::Active
+    };
     ApiToken {
+        status,
         id: r.0,
         name: r.1,
         prefix: r.2,

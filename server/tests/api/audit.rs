@@ -328,3 +328,85 @@ async fn admins_export_the_log_oldest_first_as_csv_or_json_lines(pool: PgPool) {
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(bad.error_fields(), vec!["format"]);
 }
+
+#[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
+async fn the_log_is_filtered_by_time_and_bad_filters_are_named(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    app.create(
+        "/api/v1/teams",
+        json!({"slug": "payments", "name": "Payments"}),
+    )
+    .await;
+    let first_at = app.get("/api/v1/audit?limit=1").await.body["items"][0]["at"]
+        .as_str()
+        .expect("at")
+        .to_string();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    app.patch("/api/v1/teams/payments", json!({"description": "Money"}))
+        .await;
+    let second_at = app.get("/api/v1/audit?limit=1").await.body["items"][0]["at"]
+        .as_str()
+        .expect("at")
+        .to_string();
+    let actions = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|r| r["action"].as_str().map(str::to_string))
+            .collect()
+    };
+    let enc = |t: &str| t.replace('+', "%2B").replace(':', "%3A");
+    // `since` is inclusive, `until` exclusive.
+    let since = app
+        .get(&format!("/api/v1/audit?since={}", enc(&second_at)))
+        .await;
+    assert_eq!(since.status, StatusCode::OK, "{}", since.text);
+    assert_eq!(actions(&since.body), ["team.update"]);
+    let until = app
+        .get(&format!("/api/v1/audit?until={}", enc(&second_at)))
+        .await;
+    assert_eq!(actions(&until.body), ["team.create"]);
+    let window = app
+        .get(&format!(
+            "/api/v1/audit?since={}&until={}",
+            enc(&first_at),
+            enc(&second_at)
+        ))
+        .await;
+    assert_eq!(actions(&window.body), ["team.create"]);
+    // A whole day, as a date: today (UTC) holds both; the day before holds neither.
+    let today = &first_at[..10];
+    let day = app
+        .get(&format!("/api/v1/audit?since={today}&until={today}"))
+        .await;
+    assert_eq!(actions(&day.body), ["team.update", "team.create"]);
+    let before = app.get("/api/v1/audit?until=2000-01-01").await;
+    assert_eq!(actions(&before.body), Vec::<String>::new());
+    // The export takes the same filters.
+    let export = app
+        .get(&format!(
+            "/api/v1/audit/export?format=jsonl&since={}",
+            enc(&second_at)
+        ))
+        .await;
+    assert_eq!(export.status, StatusCode::OK);
+    assert_eq!(export.text.lines().count(), 1, "{}", export.text);
+    assert!(export.text.contains("team.update"));
+
+    let bad = app
+        .get("/api/v1/audit?target_kind=spaceship&since=yesterday&until=2026-02-30")
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.error_fields(), ["target_kind", "since", "until"]);
+    assert!(
+        bad.text.contains("'spaceship' is not a kind of record"),
+        "{}",
+        bad.text
+    );
+    let bad = app
+        .get("/api/v1/audit/export?since=2026-11-02&until=2026-11-01")
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.error_fields(), ["until"]);
+}

@@ -363,3 +363,62 @@ async fn the_development_sign_in_is_announced_and_off_unless_asked_for(pool: PgP
     assert_eq!(me.body["development_sign_in"], true);
     assert_eq!(me.body["grants"], json!(["developer"]));
 }
+
+#[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
+async fn the_audit_page_is_for_administrators_and_the_tokens_page_for_everyone(pool: PgPool) {
+    let admin = TestApp::new(pool).await;
+    let dev = admin.as_roles("dana", &["developer"]).await;
+    let refused = dev.get("/audit?action=service.update").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(
+        refused.text.contains("The audit log is for administrators"),
+        "{}",
+        refused.text
+    );
+    assert!(
+        refused.text.contains("needs the admin role"),
+        "says what it needs"
+    );
+    assert!(refused.text.contains("developer"), "and what they have");
+    // Only the page itself and what is beneath it: /auditors would be another page.
+    assert_eq!(dev.get("/audit/").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(dev.get("/auditors").await.status, StatusCode::NOT_FOUND);
+
+    let page = admin.get("/audit").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("<h1>Audit log</h1>"), "{}", page.text);
+
+    for roles in [&["viewer"][..], &["developer"], &["admin"]] {
+        let who = admin.as_roles("someone", roles).await;
+        let page = who.get("/settings/tokens").await;
+        assert_eq!(page.status, StatusCode::OK, "{roles:?}");
+        assert!(page.text.contains("API tokens"));
+    }
+}
+
+#[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
+async fn people_are_told_which_scopes_they_may_hand_out(pool: PgPool) {
+    let admin = TestApp::new(pool).await;
+    let scopes = |me: serde_json::Value| -> Vec<String> {
+        me["token_scopes"]
+            .as_array()
+            .expect("token_scopes")
+            .iter()
+            .filter_map(|s| s.as_str().map(str::to_string))
+            .collect()
+    };
+    let viewer = admin.as_roles("vic", &["viewer"]).await;
+    assert_eq!(scopes(viewer.get("/api/v1/me").await.body), ["read"]);
+    let dev = admin.as_roles("dana", &["developer"]).await;
+    assert_eq!(
+        scopes(dev.get("/api/v1/me").await.body),
+        [
+            "read",
+            "catalog:write",
+            "deployments:write",
+            "promotions:write"
+        ]
+    );
+    let nobody = admin.as_roles("nico", &[]).await;
+    assert!(scopes(nobody.get("/api/v1/me").await.body).is_empty());
+}

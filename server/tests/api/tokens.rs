@@ -208,6 +208,28 @@ async fn revoked_expired_unknown_and_orphaned_tokens_are_refused(pool: PgPool) {
     assert_eq!(a.status, StatusCode::UNAUTHORIZED);
     assert!(a.text.contains("expired at"), "{}", a.text);
 
+    // The list says which can still be used, newest first.
+    let listed = dev.get("/api/v1/tokens").await.body;
+    let statuses: Vec<(&str, &str)> = listed
+        .as_array()
+        .expect("tokens")
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap_or_default(),
+                t["status"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("owner demoted", "active"),
+            ("to expire", "expired"),
+            ("to revoke", "revoked")
+        ]
+    );
+
     let a = admin
         .with_auth(Auth::Bearer("ptl_not-a-token-anyone-made".into()))
         .get("/api/v1/services")

@@ -1,10 +1,12 @@
 //! One module per page.
 
+pub mod audit;
 pub mod catalog;
 pub mod deployments;
 pub mod environments;
 pub mod not_found;
 pub mod service;
+pub mod tokens;
 
 use leptos_router::params::ParamsMap;
 
