@@ -76,6 +76,32 @@ pub struct OidcConfig {
     pub client_secret: Secret,
     /// Where people reach Portolan; the redirect URI is `<public_url>/auth/callback`.
     pub public_url: url::Url,
+    /// Groups looked up in Microsoft Graph at sign-in for ID tokens with the groups-overage
+    /// marker (`PORTOLAN_GRAPH_GROUPS=true`); `None`: not looked up.
+    pub graph: Option<GraphConfig>,
+}
+
+/// The Microsoft Graph lookup of groups (`PORTOLAN_GRAPH_GROUPS`, `PORTOLAN_GRAPH_URL`). It uses
+/// the sign-in's app registration (client id and secret) for an app-only token.
+#[derive(Clone, Debug)]
+pub struct GraphConfig {
+    /// The Graph base URL (`PORTOLAN_GRAPH_URL`, default [`DEFAULT_GRAPH_URL`]).
+    pub url: url::Url,
+}
+
+/// Microsoft Graph in the global cloud; national clouds have their own.
+pub const DEFAULT_GRAPH_URL: &str = "https://graph.microsoft.com";
+
+impl GraphConfig {
+    /// The base URL without a trailing slash.
+    pub fn base(&self) -> &str {
+        self.url.as_str().trim_end_matches('/')
+    }
+
+    /// The scope of the app-only token: `<base>/.default` (Graph's application permissions).
+    pub fn scope(&self) -> String {
+        format!("{}/.default", self.base())
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -161,8 +187,12 @@ impl Config {
                 ),
             ));
         }
-        let oidc = oidc_settings(&env, addr)?;
+        let mut oidc = oidc_settings(&env, addr)?;
         let access = access_settings(&env)?;
+        let graph = graph_settings(&env, access.production, oidc.is_some())?;
+        if let Some(o) = oidc.as_mut() {
+            o.graph = graph;
+        }
         Ok(Self {
             addr,
             database_url,
@@ -180,6 +210,11 @@ impl Config {
     /// Portolan is served over https: HSTS is sent and cookies are `Secure`.
     pub fn serves_https(&self) -> bool {
         self.public_url.scheme() == "https"
+    }
+
+    /// Groups are looked up in Microsoft Graph at sign-in for ID tokens with the overage marker.
+    pub fn graph_groups(&self) -> bool {
+        self.oidc.as_ref().is_some_and(|o| o.graph.is_some())
     }
 
     /// What `serve` needs beyond a valid configuration: some way for people to sign in.
@@ -331,7 +366,66 @@ fn oidc_settings(
         client_id,
         client_secret: Secret(secret),
         public_url,
+        graph: None,
     }))
+}
+
+/// The Graph lookup of groups (read through `env`). `PORTOLAN_GRAPH_URL` is checked whenever it
+/// is set; the lookup needs sign-in configured (`oidc_configured`): it uses its app registration.
+fn graph_settings(
+    env: &dyn Fn(&str) -> Option<String>,
+    production: bool,
+    oidc_configured: bool,
+) -> Result<Option<GraphConfig>, ConfigError> {
+    let on = flag(env, "PORTOLAN_GRAPH_GROUPS")?;
+    let text = env("PORTOLAN_GRAPH_URL").unwrap_or_else(|| DEFAULT_GRAPH_URL.into());
+    let text = text.trim();
+    let url = url::Url::parse(text)
+        .ok()
+        .filter(|u| {
+            matches!(u.scheme(), "https" | "http")
+                && u.host().is_some()
+                && u.username().is_empty()
+                && u.password().is_none()
+                && u.query().is_none()
+                && u.fragment().is_none()
+        })
+        .ok_or_else(|| {
+            // Shown without a password, should the URL carry one.
+            let shown = match url::Url::parse(text) {
+                Ok(_) => redact_url(text),
+                Err(_) => text.to_string(),
+            };
+            config_error(
+                "PORTOLAN_GRAPH_URL",
+                format!(
+                    "'{shown}' is not an absolute http(s) URL without credentials, query or \
+                     fragment; use {DEFAULT_GRAPH_URL} (or the Graph URL of your national cloud)"
+                ),
+            )
+        })?;
+    if production && url.scheme() != "https" {
+        return Err(config_error(
+            "PORTOLAN_GRAPH_URL",
+            format!(
+                "'{url}' is plain http, and an access token travels with every request; with \
+                 PORTOLAN_ENV=production it must be https, e.g. {DEFAULT_GRAPH_URL}"
+            ),
+        ));
+    }
+    if !on {
+        return Ok(None);
+    }
+    if !oidc_configured {
+        return Err(config_error(
+            "PORTOLAN_GRAPH_GROUPS",
+            "looking groups up in Microsoft Graph uses the sign-in's app registration, and sign-in \
+             is not configured: set PORTOLAN_OIDC_TENANT (or PORTOLAN_OIDC_ISSUER), \
+             PORTOLAN_OIDC_CLIENT_ID and PORTOLAN_OIDC_CLIENT_SECRET (or \
+             PORTOLAN_OIDC_CLIENT_SECRET_FILE), or unset PORTOLAN_GRAPH_GROUPS",
+        ));
+    }
+    Ok(Some(GraphConfig { url }))
 }
 
 fn validate_database_url(url: &str) -> Result<(), ConfigError> {
@@ -406,6 +500,20 @@ mod tests {
         }
     }
 
+    /// Complete sign-in settings, with `hunter2` as the client secret.
+    fn complete_oidc(addr: SocketAddr) -> OidcConfig {
+        oidc_settings(
+            &settings(&[
+                ("PORTOLAN_OIDC_TENANT", "t-1"),
+                ("PORTOLAN_OIDC_CLIENT_ID", "c"),
+                ("PORTOLAN_OIDC_CLIENT_SECRET", "hunter2"),
+            ]),
+            addr,
+        )
+        .expect("complete")
+        .expect("some")
+    }
+
     #[test]
     fn sign_in_settings_go_together_and_name_what_is_missing() {
         let addr: SocketAddr = "127.0.0.1:8080".parse().expect("addr");
@@ -427,16 +535,7 @@ mod tests {
             "{}",
             err.message
         );
-        let c = oidc_settings(
-            &settings(&[
-                ("PORTOLAN_OIDC_TENANT", "t-1"),
-                ("PORTOLAN_OIDC_CLIENT_ID", "c"),
-                ("PORTOLAN_OIDC_CLIENT_SECRET", "hunter2"),
-            ]),
-            addr,
-        )
-        .expect("complete")
-        .expect("some");
+        let c = complete_oidc(addr);
         assert_eq!(c.issuer, "https://login.microsoftonline.com/t-1/v2.0");
         assert_eq!(c.public_url.as_str(), "http://127.0.0.1:8080/");
         assert!(
@@ -491,6 +590,104 @@ mod tests {
         assert!(c.check_sign_in_possible().is_err(), "no way to sign in");
         c.dev_sign_in = true;
         assert!(c.check_sign_in_possible().is_ok());
+    }
+
+    #[test]
+    fn the_graph_lookup_is_off_by_default_and_needs_sign_in() {
+        let off = graph_settings(&settings(&[]), false, true).expect("nothing set");
+        assert!(off.is_none());
+        let off = graph_settings(
+            &settings(&[("PORTOLAN_GRAPH_GROUPS", "false")]),
+            true,
+            false,
+        )
+        .expect("off");
+        assert!(off.is_none());
+        let on = graph_settings(&settings(&[("PORTOLAN_GRAPH_GROUPS", "true")]), true, true)
+            .expect("on")
+            .expect("some");
+        assert_eq!(on.base(), "https://graph.microsoft.com");
+        assert_eq!(on.scope(), "https://graph.microsoft.com/.default");
+        let err = graph_settings(&settings(&[("PORTOLAN_GRAPH_GROUPS", "yes")]), false, false)
+            .expect_err("no sign-in");
+        assert_eq!(err.setting, "PORTOLAN_GRAPH_GROUPS");
+        for missing in [
+            "PORTOLAN_OIDC_TENANT",
+            "PORTOLAN_OIDC_CLIENT_ID",
+            "PORTOLAN_OIDC_CLIENT_SECRET",
+        ] {
+            assert!(err.message.contains(missing), "{}", err.message);
+        }
+        let err = graph_settings(
+            &settings(&[("PORTOLAN_GRAPH_GROUPS", "sometimes")]),
+            false,
+            true,
+        )
+        .expect_err("not a flag");
+        assert_eq!(err.setting, "PORTOLAN_GRAPH_GROUPS");
+        assert!(err.message.contains("'sometimes'"), "{}", err.message);
+    }
+
+    #[test]
+    fn the_graph_url_is_an_absolute_http_url_and_https_in_production() {
+        let with_url = |url: &str| {
+            let url = url.to_string();
+            move |name: &str| match name {
+                "PORTOLAN_GRAPH_GROUPS" => Some("true".to_string()),
+                "PORTOLAN_GRAPH_URL" => Some(url.clone()),
+                _ => None,
+            }
+        };
+        let us = graph_settings(&with_url("https://graph.microsoft.us/"), true, true)
+            .expect("a national cloud")
+            .expect("some");
+        assert_eq!(us.scope(), "https://graph.microsoft.us/.default");
+        let local = graph_settings(&with_url("http://127.0.0.1:9/graph"), false, true)
+            .expect("http outside production")
+            .expect("some");
+        assert_eq!(local.base(), "http://127.0.0.1:9/graph");
+        assert_eq!(local.scope(), "http://127.0.0.1:9/graph/.default");
+        let err = graph_settings(&with_url("http://graph.example"), true, true)
+            .expect_err("http in production");
+        assert_eq!(err.setting, "PORTOLAN_GRAPH_URL");
+        assert!(
+            err.message.contains("PORTOLAN_ENV=production"),
+            "{}",
+            err.message
+        );
+        for bad in [
+            "graph.microsoft.com",
+            "/v1.0",
+            "ftp://graph.example",
+            "https://graph.example/?x=1",
+            "https://graph.example/#x",
+            "https://user:hunter2@graph.example",
+        ] {
+            let err = graph_settings(&with_url(bad), false, true).expect_err(bad);
+            assert_eq!(err.setting, "PORTOLAN_GRAPH_URL", "{bad}");
+            assert!(!err.message.contains("hunter2"), "{}", err.message);
+        }
+        // Checked whenever it is set, so a mistake shows before the lookup is turned on.
+        let err = graph_settings(&settings(&[("PORTOLAN_GRAPH_URL", "nope")]), false, true)
+            .expect_err("bad URL, lookup off");
+        assert_eq!(err.setting, "PORTOLAN_GRAPH_URL");
+    }
+
+    #[test]
+    fn the_configuration_shows_the_graph_lookup_but_no_secret() {
+        let mut oidc = complete_oidc("127.0.0.1:8080".parse().expect("addr"));
+        assert!(oidc.graph.is_none(), "off unless asked for");
+        oidc.graph =
+            graph_settings(&settings(&[("PORTOLAN_GRAPH_GROUPS", "on")]), false, true).expect("on");
+        let config = Config {
+            oidc: Some(oidc),
+            ..Config::default()
+        };
+        assert!(config.graph_groups());
+        let shown = format!("{config:?}");
+        assert!(shown.contains("graph.microsoft.com"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!Config::default().graph_groups());
     }
 
     #[test]

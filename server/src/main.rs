@@ -238,6 +238,9 @@ async fn serve(addr: Option<&str>, demo: bool) -> anyhow::Result<()> {
         let state = AppState::new(db.pool.clone(), config.clone())?;
         if let Some(oidc) = &state.oidc {
             tracing::info!(issuer = %oidc.config.issuer, redirect_uri = %oidc.redirect_uri(), "sign-in is on");
+            if let Some(graph) = &oidc.config.graph {
+                tracing::info!(graph = graph.base(), "groups beyond what an ID token lists are looked up in Microsoft Graph at sign-in");
+            }
         }
         tracing::info!("Portolan is ready at http://{}", config.addr);
         axum::serve(listener, build_app(state)).with_graceful_shutdown(shutdown_signal()).await?;

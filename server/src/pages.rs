@@ -158,7 +158,11 @@ async fn gate(state: &AppState, headers: &http::HeaderMap, uri: &http::Uri) -> O
     // The page itself says there is no role; it adds what else the person should know.
     let page = NoAccess {
         who: format!("{}:{}", signed_in.me.tenant_id, signed_in.me.object_id),
-        notices: auth::access_notices(signed_in.me.groups_overage, &access),
+        notices: auth::access_notices(
+            signed_in.me.groups_overage,
+            state.config.graph_groups(),
+            &access,
+        ),
         name: signed_in.me.display_name,
         csrf_token: signed_in.me.csrf_token,
         dev: state.config.dev_sign_in,

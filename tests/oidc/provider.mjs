@@ -9,7 +9,8 @@
 // (an HTTP-only test just follows redirects). See README.md next to this file.
 //
 // As a programme:  node tests/oidc/provider.mjs --port 0
-//   prints one JSON line on stdout, {"issuer":"…","port":N,"tenant":"…"}, then runs until killed.
+//   prints one JSON line on stdout, {"issuer":"…","port":N,"tenant":"…","graph":"…"}, then runs
+//   until killed.
 //   `--help` lists the options.
 // As a module:     import { startProvider, USERS, GROUPS, TENANT } from './provider.mjs';
 //   const op = await startProvider({ port: 0 }); … await op.close();
@@ -17,6 +18,11 @@
 // For negative tests only, `--allow-misbehaviour` (option `allowMisbehaviour`) adds
 // `POST /__test/misbehave {"mode": …}`, which makes the token endpoint hand out bad ID tokens on
 // purpose (see MISBEHAVIOURS below). Off by default: without the flag the endpoint does not exist.
+//
+// It is also a stand-in for the production directory's Graph API, as far as Portolan uses it: the
+// client credentials grant (`scope=<graph>/.default`, as the production tenant takes it) gives an
+// app-only access token, and `POST <origin>/graph/v1.0/users/<oid>/getMemberObjects` with that
+// token lists the user's groups (GRAPH_PATH below).
 
 import {
   createHash, createPrivateKey, generateKeyPairSync, randomBytes, randomUUID, sign,
@@ -26,7 +32,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import Provider, { interactionPolicy } from 'oidc-provider';
+import Provider, { errors, interactionPolicy } from 'oidc-provider';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -48,7 +54,24 @@ export const GROUPS = Object.freeze({
 export const CLIENT_ID = 'portolan-test';
 export const CLIENT_SECRET = 'portolan-test-secret';
 
-/** Where the overage marker says the groups are (the production shape; never called in tests). */
+/**
+ * The groups of the `overage` user, as the Graph stand-in lists them: more than an ID token can
+ * carry (production replaces the `groups` claim by the overage marker past 200), among them
+ * `prod-approvers` and `developers` and otherwise groups that mean nothing to Portolan.
+ */
+export const OVERAGE_GROUPS = Object.freeze([
+  GROUPS['prod-approvers'],
+  GROUPS.developers,
+  ...Array.from({ length: 248 }, (_, i) => `cccccccc-0000-4000-8000-${String(i + 1).padStart(12, '0')}`),
+]);
+
+/** Where the Graph stand-in lives on the provider's origin: its base URL is `<origin>/graph`. */
+export const GRAPH_PATH = '/graph';
+
+/** `GET` here: how many client credentials tokens were issued and Graph requests answered. */
+export const GRAPH_STATS_PATH = '/__test/graph';
+
+/** Where the overage marker says the groups are (the production shape; tests use GRAPH_PATH). */
 const overageEndpoint = (oid) => `https://graph.microsoft.com/v1.0/users/${oid}/getMemberObjects`;
 
 // login → [object id, display name, app roles, groups ('overage' for the overage marker)]
@@ -104,6 +127,15 @@ export function usersFor(tenant = TENANT) {
 /** The users of the default tenant (login → ID token claims). */
 export const USERS = deepFreeze(usersFor(TENANT));
 
+/**
+ * The groups the Graph stand-in lists for a user (`getMemberObjects`): their `groups` claim, or
+ * OVERAGE_GROUPS for a user whose ID token carries the overage marker instead.
+ */
+export function memberObjectsOf(claims) {
+  if (claims._claim_names?.groups) return [...OVERAGE_GROUPS];
+  return [...(claims.groups ?? [])];
+}
+
 /** What tests/oidc/users.json holds (regenerate it with `node tests/oidc/provider.mjs --write-users`). */
 export function usersDocument() {
   return {
@@ -113,6 +145,10 @@ export function usersDocument() {
     client: { client_id: CLIENT_ID, client_secret: CLIENT_SECRET },
     groups: { ...GROUPS },
     users: usersFor(TENANT),
+    // login → the group ids the Graph stand-in lists for that user
+    member_objects: Object.fromEntries(
+      Object.entries(usersFor(TENANT)).map(([login, claims]) => [login, memberObjectsOf(claims)]),
+    ),
   };
 }
 
@@ -141,7 +177,8 @@ export const DEFAULT_CLIENT = Object.freeze({
   redirect_uris: LOOPBACK_CALLBACKS,
   post_logout_redirect_uris: LOOPBACK_ROOTS,
   response_types: ['code'],
-  grant_types: ['authorization_code', 'refresh_token'],
+  // client_credentials: the app-only token for the Graph stand-in.
+  grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
   // client_secret_post is accepted as well: the provider takes either for a secret-based client.
   token_endpoint_auth_method: 'client_secret_basic',
 });
@@ -315,7 +352,14 @@ function send(res, status, html, headers = {}) {
   res.end(html);
 }
 
-async function readForm(req, limit = 64 * 1024) {
+function sendJson(res, status, value, headers = {}) {
+  res.writeHead(status, {
+    'content-type': 'application/json', 'cache-control': 'no-store', ...headers,
+  });
+  res.end(`${JSON.stringify(value)}\n`);
+}
+
+async function readBody(req, limit = 64 * 1024) {
   const chunks = [];
   let size = 0;
   for await (const chunk of req) {
@@ -323,7 +367,11 @@ async function readForm(req, limit = 64 * 1024) {
     if (size > limit) throw new Error('request body too large');
     chunks.push(chunk);
   }
-  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function readForm(req) {
+  return new URLSearchParams(await readBody(req));
 }
 
 // --- options ---------------------------------------------------------------------------------------
@@ -364,7 +412,7 @@ export const EXPIRED_AGO = 600;
 
 /**
  * What each mode does to the `id_token` of every token-endpoint response (authorization code and
- * refresh token grants alike) until the mode changes.
+ * refresh token grants alike), or to the Graph stand-in, until the mode changes.
  */
 export const MISBEHAVIOURS = Object.freeze({
   none: 'ID tokens as issued',
@@ -372,7 +420,12 @@ export const MISBEHAVIOURS = Object.freeze({
   expired: `exp ${EXPIRED_AGO} s in the past (iat moved back as much, same lifetime); re-signed with the provider's key`,
   'wrong-issuer': `iss is the issuer of another tenant (${FOREIGN_TENANT}) on the same host; re-signed with the provider's key`,
   'wrong-audience': `aud is "${OTHER_CLIENT_ID}"; re-signed with the provider's key`,
+  'graph-down': 'ID tokens as issued; the Graph stand-in answers every request with 503 serviceNotAvailable',
+  'graph-denied': 'ID tokens as issued; the Graph stand-in answers a valid token with 403 Authorization_RequestDenied, as Graph does when the application lacks the permission',
 });
+
+/** The modes that leave ID tokens alone and change the Graph stand-in instead. */
+const GRAPH_MISBEHAVIOURS = new Set(['graph-down', 'graph-denied']);
 
 const b64json = (part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
 const jsonb64 = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -382,7 +435,7 @@ const jsonb64 = (value) => Buffer.from(JSON.stringify(value)).toString('base64ur
  * token keeps its header (so its `kid`) and is signed with the key of that `kid`.
  */
 export function misbehaveIdToken(jwt, mode, { keys, issuer, tenant }) {
-  if (mode === 'none') return jwt;
+  if (mode === 'none' || GRAPH_MISBEHAVIOURS.has(mode)) return jwt;
   const [h, p, s] = jwt.split('.');
   const header = b64json(h);
   const claims = b64json(p);
@@ -436,7 +489,9 @@ export function misbehaveIdToken(jwt, mode, { keys, issuer, tenant }) {
  * @param {boolean} [options.allowMisbehaviour=false] serve `POST /__test/misbehave` (negative tests)
  * @returns {Promise<{issuer: string, port: number, tenant: string, host: string,
  *   discoveryUrl: string, users: object, clients: object[], provider: Provider,
- *   misbehaveUrl: string | undefined, close: () => Promise<void>}>}
+ *   misbehaveUrl: string | undefined, graph: string, graphScope: string, graphStatsUrl: string,
+ *   graphStats: () => {clientCredentialsTokens: number, graphRequests: number},
+ *   close: () => Promise<void>}>}
  */
 export async function startProvider(options = {}) {
   const {
@@ -495,7 +550,10 @@ export async function startProvider(options = {}) {
   });
   const actualPort = server.address().port;
   const hostForUrl = host.includes(':') ? `[${host}]` : host;
-  const issuer = `http://${hostForUrl}:${actualPort}${prefix}`;
+  const origin = `http://${hostForUrl}:${actualPort}`;
+  const issuer = `${origin}${prefix}`;
+  const graph = `${origin}${GRAPH_PATH}`;
+  const graphScope = `${graph}/.default`;
 
   const { Check, Prompt, base } = interactionPolicy;
   const policy = base();
@@ -567,7 +625,7 @@ export async function startProvider(options = {}) {
       Session: ttl.session,
       Grant: ttl.session,
       Interaction: 600,
-      ClientCredentials: 600,
+      ClientCredentials: ttl.accessToken,
       DeviceCode: 600,
       BackchannelAuthenticationRequest: 600,
       PreAuthorizedCode: 600,
@@ -578,6 +636,34 @@ export async function startProvider(options = {}) {
       // Not offered by the tenant being imitated.
       pushedAuthorizationRequests: { enabled: false },
       dPoP: { enabled: false },
+      // The app-only token for the Graph stand-in.
+      clientCredentials: { enabled: true },
+      // The production tenant names the API a client credentials token is for in the scope,
+      // `<api>/.default`, not with RFC 8707's `resource`: that scope (alone) selects the Graph
+      // stand-in as the token's audience; any other scope is refused for this grant.
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async (ctx, _client, oneOf) => {
+          if (ctx.oidc.params.grant_type !== 'client_credentials') return oneOf;
+          const scope = ctx.oidc.params.scope ?? '';
+          if (scope !== graphScope) {
+            throw new errors.InvalidScope(
+              `the client credentials grant takes the scope ${graphScope}`, scope,
+            );
+          }
+          return graph;
+        },
+        getResourceServerInfo: async (_ctx, indicator) => {
+          if (indicator !== graph) throw new errors.InvalidTarget(`unknown resource ${indicator}`);
+          return {
+            scope: graphScope,
+            audience: graph,
+            accessTokenFormat: 'opaque',
+            accessTokenTTL: ttl.accessToken,
+          };
+        },
+        useGrantedResource: async () => false,
+      },
       rpInitiatedLogout: {
         enabled: true,
         // Not reached for GET requests (the middleware below signs out at once); kept for POSTs.
@@ -615,12 +701,7 @@ ${Object.entries(out).map(([k, v]) => `<p><strong>${esc(k)}</strong>: <span clas
   }
 
   async function misbehave(req, res) {
-    const json = (status, value, headers = {}) => {
-      res.writeHead(status, {
-        'content-type': 'application/json', 'cache-control': 'no-store', ...headers,
-      });
-      res.end(`${JSON.stringify(value)}\n`);
-    };
+    const json = (status, value, headers) => sendJson(res, status, value, headers);
     if (!allowMisbehaviour) {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
       res.end('Not found. The misbehaviour switch exists only when the provider is started with '
@@ -637,9 +718,7 @@ ${Object.entries(out).map(([k, v]) => `<p><strong>${esc(k)}</strong>: <span clas
     }
     let mode;
     try {
-      const chunks = [];
-      for await (const chunk of req) chunks.push(chunk);
-      ({ mode } = JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      ({ mode } = JSON.parse(await readBody(req)));
     } catch {
       mode = undefined;
     }
@@ -650,6 +729,99 @@ ${Object.entries(out).map(([k, v]) => `<p><strong>${esc(k)}</strong>: <span clas
     misbehaviour = mode;
     if (!quiet && mode !== 'none') console.error(`oidc test provider: misbehaving: ${mode}`);
     json(200, { mode });
+  }
+
+  // --- the Graph stand-in ------------------------------------------------------------------------
+
+  const usersByOid = new Map(Object.values(users).map((c) => [c.oid, c]));
+  const clientIds = new Set(clientList.map((c) => c.client_id));
+  const graphStats = { clientCredentialsTokens: 0, graphRequests: 0 };
+  provider.on('grant.success', (ctx) => {
+    if (ctx.oidc.params.grant_type === 'client_credentials') graphStats.clientCredentialsTokens += 1;
+  });
+
+  /** An error answer shaped like Graph's. */
+  function graphError(res, status, code, message, headers) {
+    sendJson(res, status, {
+      error: {
+        code,
+        message,
+        innerError: { date: new Date().toISOString(), 'request-id': randomUUID() },
+      },
+    }, headers);
+  }
+
+  /** `POST <origin>/graph/v1.0/users/<oid>/getMemberObjects`, as Graph answers it. */
+  async function graphApi(req, res, url) {
+    graphStats.graphRequests += 1;
+    if (misbehaviour === 'graph-down') {
+      graphError(res, 503, 'serviceNotAvailable',
+        'The service is not available (the test provider was told to misbehave: graph-down).',
+        { 'retry-after': '1' });
+      return;
+    }
+    // Like Graph, the token is checked first, whatever the path: it must be a client credentials
+    // access token this provider issued to one of its clients for the Graph stand-in.
+    const bearer = /^Bearer (\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    if (!bearer) {
+      graphError(res, 401, 'InvalidAuthenticationToken', 'Access token is empty.');
+      return;
+    }
+    const token = await provider.ClientCredentials.find(bearer);
+    if (!token || !clientIds.has(token.clientId)) {
+      graphError(res, 401, 'InvalidAuthenticationToken', 'Access token validation failure.');
+      return;
+    }
+    if (token.aud !== graph) {
+      graphError(res, 401, 'InvalidAuthenticationToken',
+        'Access token validation failure. Invalid audience.');
+      return;
+    }
+    if (misbehaviour === 'graph-denied') {
+      graphError(res, 403, 'Authorization_RequestDenied',
+        'Insufficient privileges to complete the operation.');
+      return;
+    }
+    const m = /^\/v1\.0\/users\/([^/]+)\/getMemberObjects$/.exec(url.pathname.slice(GRAPH_PATH.length));
+    if (!m) {
+      graphError(res, 400, 'BadRequest',
+        `Resource not found for the segment '${url.pathname.slice(GRAPH_PATH.length)}'; the Graph `
+        + 'stand-in serves POST /v1.0/users/{id}/getMemberObjects only.');
+      return;
+    }
+    if (req.method !== 'POST') {
+      graphError(res, 405, 'Request_BadRequest',
+        'Specified HTTP method is not allowed for the request target.', { allow: 'POST' });
+      return;
+    }
+    let body;
+    try {
+      body = JSON.parse(await readBody(req));
+    } catch {
+      body = undefined;
+    }
+    if (typeof body?.securityEnabledOnly !== 'boolean') {
+      graphError(res, 400, 'Request_BadRequest',
+        'The body must be a JSON object with the boolean securityEnabledOnly.');
+      return;
+    }
+    let oid;
+    try {
+      oid = decodeURIComponent(m[1]);
+    } catch {
+      oid = m[1];
+    }
+    const user = usersByOid.get(oid);
+    if (!user) {
+      graphError(res, 404, 'Request_ResourceNotFound',
+        `Resource '${oid}' does not exist or one of its queried reference-property objects are not present.`);
+      return;
+    }
+    // Every test group is a security group, so securityEnabledOnly changes nothing.
+    sendJson(res, 200, {
+      '@odata.context': `${graph}/v1.0/$metadata#Collection(Edm.String)`,
+      value: memberObjectsOf(user),
+    });
   }
 
   if (!quiet) {
@@ -820,6 +992,17 @@ ${Object.entries(out).map(([k, v]) => `<p><strong>${esc(k)}</strong>: <span clas
       await misbehave(req, res);
       return;
     }
+    if (url.pathname === GRAPH_PATH || url.pathname.startsWith(`${GRAPH_PATH}/`)) {
+      await graphApi(req, res, url);
+      return;
+    }
+    if (url.pathname === GRAPH_STATS_PATH && req.method === 'GET') {
+      sendJson(res, 200, {
+        client_credentials_tokens: graphStats.clientCredentialsTokens,
+        graph_requests: graphStats.graphRequests,
+      });
+      return;
+    }
     const inside = url.pathname === prefix || url.pathname.startsWith(`${prefix}/`);
     if (!inside) {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
@@ -852,7 +1035,12 @@ ${Object.entries(out).map(([k, v]) => `<p><strong>${esc(k)}</strong>: <span clas
     users,
     clients: clientList,
     provider,
-    misbehaveUrl: allowMisbehaviour ? `http://${hostForUrl}:${actualPort}${MISBEHAVE_PATH}` : undefined,
+    misbehaveUrl: allowMisbehaviour ? `${origin}${MISBEHAVE_PATH}` : undefined,
+    graph,
+    graphScope,
+    graphStatsUrl: `${origin}${GRAPH_STATS_PATH}`,
+    /** How many client credentials tokens were issued and Graph requests answered so far. */
+    graphStats: () => ({ ...graphStats }),
     close() {
       closed ??= new Promise((resolve) => {
         server.close(() => resolve());
@@ -868,8 +1056,11 @@ ${Object.entries(out).map(([k, v]) => `<p><strong>${esc(k)}</strong>: <span clas
 const HELP = `Usage: node tests/oidc/provider.mjs [options]
 
 Starts the test OpenID Connect provider and prints one JSON line on stdout:
-  {"issuer":"http://127.0.0.1:PORT/<tenant>/v2.0","port":PORT,"tenant":"<tenant>"}
-then runs until killed (SIGTERM/SIGINT).
+  {"issuer":"http://127.0.0.1:PORT/<tenant>/v2.0","port":PORT,"tenant":"<tenant>",
+   "graph":"http://127.0.0.1:PORT/graph"}
+then runs until killed (SIGTERM/SIGINT). "graph" is the base URL of the Graph stand-in
+(POST <graph>/v1.0/users/<oid>/getMemberObjects with a client credentials token for the scope
+<graph>/.default).
 
 Options:
   --port N                 port to listen on (0 = any free port; default 0)
@@ -885,7 +1076,8 @@ Options:
                            provider goes away with the test process that started it)
   --quiet                  do not log server errors on stderr
   --allow-misbehaviour     for negative tests: serve POST /__test/misbehave {"mode": M}, after which
-                           the token endpoint hands out bad ID tokens (M: ${Object.keys(MISBEHAVIOURS).join(', ')})
+                           the token endpoint hands out bad ID tokens, or the Graph stand-in fails
+                           (M: ${Object.keys(MISBEHAVIOURS).join(', ')})
   --write-users [FILE]     write the users table (default tests/oidc/users.json) and exit
   --help                   this text
 `;
@@ -950,7 +1142,9 @@ async function main(argv) {
 
   const { exitWithStdin, ...options } = args;
   const op = await startProvider(options);
-  process.stdout.write(`${JSON.stringify({ issuer: op.issuer, port: op.port, tenant: op.tenant })}\n`);
+  process.stdout.write(`${JSON.stringify({
+    issuer: op.issuer, port: op.port, tenant: op.tenant, graph: op.graph,
+  })}\n`);
 
   let stopping = false;
   const stop = async () => {

@@ -1,8 +1,8 @@
 // Tests of the test OpenID Connect provider (tests/oidc/provider.mjs), with node's fetch and crypto
 // only: discovery, the authorization code flow with PKCE (login_hint and the HTML form), ID token
 // signature and claims, the overage marker, refresh tokens, code replay, missing PKCE, redirect URI
-// rules, single sign-on, switching users, logout, token lifetimes, the misbehaviour switch for
-// negative tests and the command-line programme.
+// rules, single sign-on, switching users, logout, token lifetimes, the client credentials grant and
+// the Graph stand-in, the misbehaviour switch for negative tests and the command-line programme.
 // Run: node --test tests/oidc/
 
 import { after, before, describe, test } from 'node:test';
@@ -19,10 +19,13 @@ import {
   CLIENT_SECRET,
   EXPIRED_AGO,
   FOREIGN_TENANT,
+  GRAPH_PATH,
+  GRAPH_STATS_PATH,
   GROUPS,
   MISBEHAVE_PATH,
   MISBEHAVIOURS,
   OTHER_CLIENT_ID,
+  OVERAGE_GROUPS,
   TENANT,
   USERS,
   USERS_JSON_PATH,
@@ -156,6 +159,36 @@ function exchange(discovery, auth, code, opts = {}) {
   }, opts);
 }
 
+/** An app-only token for the Graph stand-in, asked for as the production tenant takes it. */
+function clientCredentials(discovery, scope, opts = {}) {
+  return tokenRequest(discovery, { grant_type: 'client_credentials', scope }, opts);
+}
+
+/**
+ * `POST <graph>/v1.0/users/<oid>/getMemberObjects` with `token` (none: no Authorization header);
+ * resolves with the status, the JSON answer and the response.
+ */
+async function memberObjects(graph, oid, token, {
+  body = { securityEnabledOnly: false }, method = 'POST', path,
+} = {}) {
+  const headers = { 'content-type': 'application/json' };
+  if (token) headers.authorization = token.includes(' ') ? token : `Bearer ${token}`;
+  const url = `${graph}${path ?? `/v1.0/users/${encodeURIComponent(oid)}/getMemberObjects`}`;
+  const res = await fetch(url, {
+    method,
+    headers,
+    body: method === 'GET' ? undefined : (typeof body === 'string' ? body : JSON.stringify(body)),
+  });
+  return { status: res.status, json: await res.json(), res };
+}
+
+/** Asserts a Graph-shaped error answer. */
+function assertGraphError({ status, json }, expectedStatus, code, what = '') {
+  assert.equal(status, expectedStatus, `${what} ${JSON.stringify(json)}`);
+  assert.equal(json.error?.code, code, `${what} ${JSON.stringify(json)}`);
+  assert.equal(typeof json.error.message, 'string');
+}
+
 /** Verifies an RS256 JWT against a JWKS and returns its payload. */
 function verifyJwt(jwt, jwks) {
   const [h, p, s] = jwt.split('.');
@@ -259,6 +292,15 @@ describe('test OpenID Connect provider', () => {
     assert.equal(USERS.norole.roles, undefined);
     assert.equal(USERS.norole.groups, undefined);
     for (const g of Object.values(GROUPS)) assert.match(g, GUID);
+    // Behind the overage marker: more groups than an ID token carries, prod-approvers among them.
+    assert.ok(OVERAGE_GROUPS.length > 200);
+    assert.equal(new Set(OVERAGE_GROUPS).size, OVERAGE_GROUPS.length);
+    assert.ok(OVERAGE_GROUPS.includes(GROUPS['prod-approvers']));
+    for (const g of OVERAGE_GROUPS) assert.match(g, GUID);
+    const doc = usersDocument();
+    assert.deepEqual(doc.member_objects.overage, OVERAGE_GROUPS);
+    assert.deepEqual(doc.member_objects['approver-prod'], [GROUPS['prod-approvers']]);
+    assert.deepEqual(doc.member_objects.norole, []);
 
     const onDisk = JSON.parse(fs.readFileSync(USERS_JSON_PATH, 'utf8'));
     assert.deepEqual(onDisk, usersDocument(),
@@ -346,6 +388,101 @@ describe('test OpenID Connect provider', () => {
       { secret: 'wrong' });
     assert.equal(status, 401);
     assert.equal(json.error, 'invalid_client');
+  });
+
+  test('client credentials: an app-only token for <graph>/.default, with either client authentication', async () => {
+    assert.equal(op.graph, `http://127.0.0.1:${op.port}${GRAPH_PATH}`);
+    assert.equal(op.graphScope, `${op.graph}/.default`);
+    assert.ok(discovery.grant_types_supported.includes('client_credentials'));
+    for (const auth of ['basic', 'post']) {
+      const { status, json } = await clientCredentials(discovery, op.graphScope, { auth });
+      assert.equal(status, 200, `${auth}: ${JSON.stringify(json)}`);
+      assert.equal(json.token_type, 'Bearer');
+      assert.equal(json.expires_in, 3600);
+      assert.equal(json.scope, op.graphScope);
+      assert.ok(typeof json.access_token === 'string' && json.access_token.length >= 32);
+      assert.equal(json.id_token, undefined);
+      assert.equal(json.refresh_token, undefined);
+      const stored = await op.provider.ClientCredentials.find(json.access_token);
+      assert.equal(stored.clientId, CLIENT_ID);
+      assert.equal(stored.aud, op.graph);
+    }
+  });
+
+  test('client credentials: another scope, no scope or a wrong secret is refused', async () => {
+    for (const scope of ['openid', `${op.graphScope} openid`, 'https://graph.microsoft.com/.default',
+      undefined]) {
+      const { status, json } = await tokenRequest(discovery, {
+        grant_type: 'client_credentials', ...(scope === undefined ? {} : { scope }),
+      });
+      assert.equal(status, 400, `${scope}: ${JSON.stringify(json)}`);
+      assert.equal(json.error, 'invalid_scope', `${scope}`);
+      assert.equal(json.access_token, undefined);
+    }
+    const wrong = await clientCredentials(discovery, op.graphScope, { secret: 'wrong' });
+    assert.equal(wrong.status, 401);
+    assert.equal(wrong.json.error, 'invalid_client');
+  });
+
+  test('the Graph stand-in lists a user\'s groups for a client credentials token', async () => {
+    const before = op.graphStats();
+    const { json: { access_token: token } } = await clientCredentials(discovery, op.graphScope);
+    const overage = await memberObjects(op.graph, USERS.overage.oid, token);
+    assert.equal(overage.status, 200, JSON.stringify(overage.json));
+    assert.deepEqual(overage.json.value, OVERAGE_GROUPS);
+    assert.match(overage.res.headers.get('content-type'), /^application\/json/);
+    for (const [login, groups] of [['approver-prod', [GROUPS['prod-approvers']]],
+      ['grouponly', [GROUPS.developers]], ['norole', []]]) {
+      const answer = await memberObjects(op.graph, USERS[login].oid, token,
+        { body: { securityEnabledOnly: true } });
+      assert.equal(answer.status, 200, login);
+      assert.deepEqual(answer.json.value, groups, login);
+    }
+    assert.deepEqual(op.graphStats(), {
+      clientCredentialsTokens: before.clientCredentialsTokens + 1,
+      graphRequests: before.graphRequests + 4,
+    });
+    assert.deepEqual(await getJson(op.graphStatsUrl), {
+      client_credentials_tokens: before.clientCredentialsTokens + 1,
+      graph_requests: before.graphRequests + 4,
+    });
+    assert.equal(op.graphStatsUrl, `http://127.0.0.1:${op.port}${GRAPH_STATS_PATH}`);
+  });
+
+  test('the Graph stand-in refuses a missing, forged or other token with 401 InvalidAuthenticationToken', async () => {
+    const { tokens } = await signIn('admin');
+    const oid = USERS.overage.oid;
+    for (const [what, token] of [
+      ['no token', undefined],
+      ['a forged token', 'forged-token-forged-token-forged-token-forged'],
+      ['an empty bearer', 'Bearer '],
+      ['basic credentials', `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}`],
+      ['a user\'s access token', tokens.access_token],
+      ['an ID token', tokens.id_token],
+    ]) {
+      assertGraphError(await memberObjects(op.graph, oid, token), 401, 'InvalidAuthenticationToken',
+        what);
+    }
+  });
+
+  test('the Graph stand-in: unknown oid 404, bad body 400, wrong method 405, other paths 400', async () => {
+    const { json: { access_token: token } } = await clientCredentials(discovery, op.graphScope);
+    const unknown = await memberObjects(op.graph, 'aaaaaaaa-0000-4000-8000-0000000000ff', token);
+    assertGraphError(unknown, 404, 'Request_ResourceNotFound');
+    assert.match(unknown.json.error.message, /aaaaaaaa-0000-4000-8000-0000000000ff/);
+    // The oid is one path segment: an encoded slash does not reach another path.
+    assertGraphError(await memberObjects(op.graph, `${USERS.overage.oid}/x`, token), 404,
+      'Request_ResourceNotFound');
+    for (const body of [{}, { securityEnabledOnly: 'no' }, 'not json', '']) {
+      assertGraphError(await memberObjects(op.graph, USERS.overage.oid, token, { body }), 400,
+        'Request_BadRequest');
+    }
+    assertGraphError(await memberObjects(op.graph, USERS.overage.oid, token, { method: 'GET' }), 405,
+      'Request_BadRequest');
+    assertGraphError(await memberObjects(op.graph, undefined, token, { path: '/v1.0/me' }), 400,
+      'BadRequest');
+    assertGraphError(await memberObjects(op.graph, undefined, undefined, { path: '/v1.0/me' }), 401,
+      'InvalidAuthenticationToken');
   });
 
   test('a replayed code is refused', async () => {
@@ -664,7 +801,7 @@ describe('the misbehaviour switch (negative tests)', () => {
       assert.deepEqual(await (await fetch(op.misbehaveUrl)).json(), { mode: 'none' });
       assert.equal((await fetch(op.misbehaveUrl, { method: 'PUT' })).status, 405);
       assert.deepEqual(Object.keys(MISBEHAVIOURS),
-        ['none', 'tamper', 'expired', 'wrong-issuer', 'wrong-audience']);
+        ['none', 'tamper', 'expired', 'wrong-issuer', 'wrong-audience', 'graph-down', 'graph-denied']);
     });
 
     test('tamper: the payload is altered, the signature is the one made for the original', async () => {
@@ -737,6 +874,40 @@ describe('the misbehaviour switch (negative tests)', () => {
       }
     });
 
+    test('graph-down and graph-denied: the Graph stand-in fails, ID tokens stay good', async () => {
+      const { json: { access_token: token } } = await clientCredentials(discovery, op.graphScope);
+      const oid = USERS.overage.oid;
+      assert.equal((await memberObjects(op.graph, oid, token)).status, 200);
+      await setMode('graph-down');
+      try {
+        const down = await memberObjects(op.graph, oid, token);
+        assertGraphError(down, 503, 'serviceNotAvailable');
+        assert.equal(down.res.headers.get('retry-after'), '1');
+        assertGraphError(await memberObjects(op.graph, oid, undefined), 503, 'serviceNotAvailable');
+        const { tokens, auth } = await tokensFor('overage');
+        const claims = verifyJwt(tokens.id_token, jwks);
+        assert.equal(claims.aud, CLIENT_ID);
+        assert.deepEqual(claims._claim_names, { groups: 'src1' });
+        assertUntouched(claims, auth, 'overage');
+        // The token endpoint still hands out app-only tokens.
+        assert.equal((await clientCredentials(discovery, op.graphScope)).status, 200);
+      } finally {
+        await setMode('none');
+      }
+      await setMode('graph-denied');
+      try {
+        assertGraphError(await memberObjects(op.graph, oid, token), 403, 'Authorization_RequestDenied');
+        // A bad token is still a bad token.
+        assertGraphError(await memberObjects(op.graph, oid, 'forged'), 401,
+          'InvalidAuthenticationToken');
+        const { tokens } = await tokensFor('developer');
+        assert.equal(verifyJwt(tokens.id_token, jwks).aud, CLIENT_ID);
+      } finally {
+        await setMode('none');
+      }
+      assert.deepEqual((await memberObjects(op.graph, oid, token)).json.value, OVERAGE_GROUPS);
+    });
+
     test('a mode lasts (refresh grants too) until set back to none', async () => {
       await setMode('wrong-audience');
       let refresh;
@@ -792,9 +963,10 @@ describe('the programme', () => {
   test('prints one JSON line, serves discovery, honours --id-token-ttl, stops on SIGTERM', async () => {
     const { child, info, output } = await spawnProvider(['--port', '0', '--id-token-ttl', '5']);
     try {
-      assert.deepEqual(Object.keys(info).sort(), ['issuer', 'port', 'tenant']);
+      assert.deepEqual(Object.keys(info).sort(), ['graph', 'issuer', 'port', 'tenant']);
       assert.equal(info.tenant, TENANT);
       assert.equal(info.issuer, `http://127.0.0.1:${info.port}/${TENANT}/v2.0`);
+      assert.equal(info.graph, `http://127.0.0.1:${info.port}${GRAPH_PATH}`);
       const discovery = await getJson(`${info.issuer}/.well-known/openid-configuration`);
       const jwks = await getJson(discovery.jwks_uri);
       const auth = authorization(discovery, { loginHint: 'approver' });

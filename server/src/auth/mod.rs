@@ -12,6 +12,7 @@
 //! with the cookie must carry the session's CSRF token.
 
 pub mod dev;
+pub mod graph;
 pub mod oidc;
 pub mod routes;
 pub mod session;
@@ -59,10 +60,20 @@ impl AppState {
 struct CsrfExpected(String);
 
 /// What someone should know about their access, in words, beyond having no role at all (e.g. why
-/// group-based roles are missing).
-pub fn access_notices(groups_overage: bool, access: &Access) -> Vec<String> {
+/// group-based roles are missing). `graph_groups`: groups are looked up in Microsoft Graph at
+/// sign-in, so a remaining overage means that lookup failed.
+pub fn access_notices(groups_overage: bool, graph_groups: bool, access: &Access) -> Vec<String> {
     let mut notices = Vec::new();
-    if groups_overage {
+    if groups_overage && graph_groups {
+        notices.push(
+            "Your account is in more groups than a sign-in token can list, and looking your \
+             groups up in Microsoft Graph failed when you signed in, so roles given through groups \
+             are missing; roles assigned to you directly still apply. Try signing in again later, \
+             or ask an administrator to check that Portolan's app registration has the \
+             GroupMember.Read.All application permission with admin consent."
+                .into(),
+        );
+    } else if groups_overage {
         notices.push(
             "Your account is in more groups than a sign-in token can list, so roles given through \
              groups are missing; roles assigned to you directly still apply."
@@ -78,8 +89,8 @@ pub fn access_notices(groups_overage: bool, access: &Access) -> Vec<String> {
     notices
 }
 
-/// Fills in what `Me` says about access: grants, permissions, notices.
-pub fn describe_access(me: &mut portolan_api::Me, access: &Access, dev_sign_in: bool) {
+/// Fills in what `Me` says about access under `config`: grants, permissions, notices.
+pub fn describe_access(me: &mut portolan_api::Me, access: &Access, config: &crate::config::Config) {
     me.grants = access.grants.iter().map(ToString::to_string).collect();
     me.permissions = access
         .permissions()
@@ -91,7 +102,7 @@ pub fn describe_access(me: &mut portolan_api::Me, access: &Access, dev_sign_in: 
         .filter(|s| access.allows(s.permission()))
         .map(|s| s.as_str().to_string())
         .collect();
-    me.development_sign_in = dev_sign_in;
+    me.development_sign_in = config.dev_sign_in;
     me.notices.clear();
     if !access.has_any_role() {
         me.notices.push(
@@ -100,7 +111,11 @@ pub fn describe_access(me: &mut portolan_api::Me, access: &Access, dev_sign_in: 
                 .into(),
         );
     }
-    me.notices.extend(access_notices(me.groups_overage, access));
+    me.notices.extend(access_notices(
+        me.groups_overage,
+        config.graph_groups(),
+        access,
+    ));
 }
 
 fn when(at: time::OffsetDateTime) -> String {
@@ -256,4 +271,32 @@ pub async fn authorize(req: Request, next: Next) -> Response {
         Err(Denied::Forbidden(why)) => return AppError::Forbidden(why).into_response(),
     }
     next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_overage_notice_says_whether_the_graph_lookup_failed() {
+        let access = Access::of(&["developer".into()], &[], &Default::default());
+        assert!(access_notices(false, true, &access).is_empty());
+        assert!(access_notices(false, false, &access).is_empty());
+        let without = access_notices(true, false, &access).join(" ");
+        assert!(
+            without.contains("roles given through groups are missing"),
+            "{without}"
+        );
+        assert!(!without.contains("Microsoft Graph"), "{without}");
+        let failed = access_notices(true, true, &access).join(" ");
+        for words in [
+            "roles given through groups are missing",
+            "looking your groups up in Microsoft Graph failed",
+            "Try signing in again later",
+            "GroupMember.Read.All application permission with admin consent",
+        ] {
+            assert!(failed.contains(words), "{words}: {failed}");
+        }
+        assert_eq!(access_notices(true, true, &access).len(), 1, "one notice");
+    }
 }

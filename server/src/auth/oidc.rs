@@ -9,6 +9,7 @@ use openidconnect::{
 use serde::Deserialize;
 use tokio::sync::OnceCell;
 
+use super::graph::GraphGroups;
 use super::session::Identity;
 use crate::config::OidcConfig;
 
@@ -27,7 +28,19 @@ pub struct Oidc {
     pub config: OidcConfig,
     http: reqwest::Client,
     metadata: OnceCell<ProviderMetadataWithLogout>,
+    /// Groups looked up in Microsoft Graph for ID tokens with the overage marker, when configured.
+    graph: Option<GraphGroups>,
 }
+
+/// The client built from the provider's discovery document.
+pub(super) type Client = CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
 
 /// Extra claims Entra ID puts in the ID token, read after the token has been verified.
 #[derive(Debug, Deserialize)]
@@ -59,10 +72,12 @@ impl Oidc {
             .redirect(reqwest::redirect::Policy::none())
             .timeout(std::time::Duration::from_secs(10))
             .build()?;
+        let graph = config.graph.clone().map(GraphGroups::new);
         Ok(Self {
             config,
             http,
             metadata: OnceCell::new(),
+            graph,
         })
     }
 
@@ -86,19 +101,7 @@ impl Oidc {
             .await
     }
 
-    async fn client(
-        &self,
-    ) -> Result<
-        CoreClient<
-            openidconnect::EndpointSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointMaybeSet,
-            openidconnect::EndpointMaybeSet,
-        >,
-        SignInError,
-    > {
+    async fn client(&self) -> Result<Client, SignInError> {
         let metadata = self.metadata().await?.clone();
         let redirect = RedirectUrl::new(self.redirect_uri())
             .map_err(|e| SignInError::ProviderUnreachable(e.into()))?;
@@ -138,6 +141,8 @@ impl Oidc {
     }
 
     /// Exchanges the code and verifies the ID token (signature, issuer, audience, expiry, nonce).
+    /// An ID token with the groups-overage marker has the person's groups looked up in Microsoft
+    /// Graph when that is configured; if that fails, they sign in all the same, without them.
     pub async fn finish(
         &self,
         code: &str,
@@ -182,7 +187,28 @@ impl Oidc {
             .ok_or_else(|| {
                 SignInError::Untrusted("the ID token's claims could not be read".into())
             })?;
-        identity_from(claims)
+        let mut who = identity_from(claims)?;
+        if who.groups_overage
+            && let Some(graph) = &self.graph
+        {
+            match graph
+                .member_objects(&client, &self.http, &who.object_id)
+                .await
+            {
+                Ok(groups) => {
+                    who.groups = groups;
+                    who.groups_overage = false;
+                }
+                Err(e) => tracing::warn!(
+                    tid = %who.tenant_id,
+                    oid = %who.object_id,
+                    error = %e,
+                    "looking the person's groups up in Microsoft Graph failed; they sign in \
+                     without roles given through groups"
+                ),
+            }
+        }
+        Ok(who)
     }
 
     pub async fn end_session_url(&self) -> Option<url::Url> {
@@ -206,7 +232,7 @@ impl Oidc {
     }
 }
 
-fn token_error_text<E: std::error::Error>(e: &E) -> String {
+pub(super) fn token_error_text<E: std::error::Error>(e: &E) -> String {
     // The provider's error code and description; never the request (it carries the secret).
     match e.source() {
         Some(s) => s.to_string(),

@@ -353,7 +353,7 @@ async fn get_me(
     };
     let access = state.access_of(&s);
     let mut me = s.me;
-    super::describe_access(&mut me, &access, state.config.dev_sign_in);
+    super::describe_access(&mut me, &access, &state.config);
     Ok(Json(me))
 }
 

@@ -1,13 +1,16 @@
 //! Sign-in through a real OpenID Connect provider (tests/oidc/provider.mjs, shaped like Entra ID):
 //! the HTTP flow end to end, sessions, sign-out, the checks on state, and the ID tokens Portolan
 //! must refuse (wrong nonce; tampered, expired, from another issuer, for another audience: the
-//! provider's misbehaviour switch makes those, see tests/oidc/README.md).
+//! provider's misbehaviour switch makes those, see tests/oidc/README.md), and the groups of a
+//! person with the groups-overage marker looked up in the provider's Graph stand-in.
 
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 
 use axum::http::StatusCode;
-use portolan_server::config::{Config, OidcConfig, Secret};
+use portolan_server::access::GroupRoles;
+use portolan_server::config::{Config, GraphConfig, OidcConfig, Secret};
 use portolan_server::{AppState, build_app};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -20,16 +23,29 @@ struct Stack {
     _provider: tokio::process::Child,
 }
 
+/// The `prod-approvers` group of the test tenant (tests/oidc/users.json), which every stack here
+/// maps to approver@prod (`PORTOLAN_GROUP_ROLES`).
+const PROD_APPROVERS: &str = "bbbbbbbb-0000-4000-8000-000000000001";
+
+/// Whether (and where) Portolan looks groups up in Microsoft Graph.
+enum Graph {
+    Off,
+    /// The provider's Graph stand-in.
+    StandIn,
+    /// Another Graph base URL.
+    At(&'static str),
+}
+
 async fn start(pool: PgPool) -> Stack {
-    start_provider_with(pool, &[]).await
+    start_provider_with(pool, &[], Graph::Off).await
 }
 
 /// A stack whose provider can be told to hand out bad ID tokens ([`misbehave`]).
 async fn start_misbehaving(pool: PgPool) -> Stack {
-    start_provider_with(pool, &["--allow-misbehaviour"]).await
+    start_provider_with(pool, &["--allow-misbehaviour"], Graph::Off).await
 }
 
-async fn start_provider_with(pool: PgPool, provider_args: &[&str]) -> Stack {
+async fn start_provider_with(pool: PgPool, provider_args: &[&str], graph: Graph) -> Stack {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut provider = tokio::process::Command::new("node")
         .arg(root.join("tests/oidc/provider.mjs"))
@@ -49,6 +65,16 @@ async fn start_provider_with(pool: PgPool, provider_args: &[&str]) -> Stack {
         .expect("the provider says where it is");
     let started: Value = serde_json::from_str(&line).expect("one JSON line");
     let issuer = started["issuer"].as_str().expect("issuer").to_string();
+    let stand_in = started["graph"].as_str().expect("graph").to_string();
+    let graph = match graph {
+        Graph::Off => None,
+        Graph::StandIn => Some(GraphConfig {
+            url: stand_in.parse().expect("url"),
+        }),
+        Graph::At(url) => Some(GraphConfig {
+            url: url.parse().expect("url"),
+        }),
+    };
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -61,8 +87,11 @@ async fn start_provider_with(pool: PgPool, provider_args: &[&str]) -> Stack {
             client_id: "portolan-test".into(),
             client_secret: Secret::new("portolan-test-secret"),
             public_url: base.parse().expect("url"),
+            graph,
         }),
         public_url: base.parse().expect("url"),
+        group_roles: GroupRoles::parse(&format!("{PROD_APPROVERS}=approver@prod"))
+            .expect("group roles"),
         ..Config::default()
     };
     let app = build_app(AppState::new(pool, config).expect("state"));
@@ -88,6 +117,30 @@ fn stepper() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client")
+}
+
+/// Signs in as `login` through the provider in a new browser and returns that browser and
+/// `GET /api/v1/me`.
+async fn signed_in_as(stack: &Stack, login: &str) -> (reqwest::Client, Value) {
+    let b = browser();
+    let page = b
+        .get(format!("{}/auth/login?login_hint={login}", stack.base))
+        .send()
+        .await
+        .expect("sign-in");
+    assert!(
+        page.status().is_success(),
+        "{login} signs in: {}",
+        page.status()
+    );
+    let me = b
+        .get(format!("{}/api/v1/me", stack.base))
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(me.status(), StatusCode::OK, "{login} is signed in");
+    let me = me.json().await.expect("json");
+    (b, me)
 }
 
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
@@ -427,27 +480,24 @@ async fn a_sign_in_answer_counts_once_and_only_with_its_state(pool: PgPool) {
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
 async fn the_groups_overage_marker_is_kept_not_read_as_no_groups(pool: PgPool) {
     let stack = start(pool).await;
-    let b = browser();
-    b.get(format!("{}/auth/login?login_hint=overage", stack.base))
-        .send()
-        .await
-        .expect("sign-in");
-    let me: Value = b
-        .get(format!("{}/api/v1/me", stack.base))
-        .send()
-        .await
-        .expect("me")
-        .json()
-        .await
-        .expect("json");
+    let (_b, me) = signed_in_as(&stack, "overage").await;
     assert_eq!(me["groups_overage"], true);
     assert_eq!(me["roles"], json!(["developer"]), "app roles still apply");
-    assert_eq!(me["grants"], json!(["developer"]));
+    assert_eq!(
+        me["grants"],
+        json!(["developer"]),
+        "and only they: the groups are not known"
+    );
     assert!(
         me["notices"]
             .to_string()
             .contains("roles given through groups are missing"),
         "the person is told why group-based rights are missing: {}",
+        me["notices"]
+    );
+    assert!(
+        !me["notices"].to_string().contains("Microsoft Graph"),
+        "nothing was looked up: {}",
         me["notices"]
     );
 }
@@ -506,21 +556,7 @@ async fn a_tampered_id_token_is_refused(pool: PgPool) {
 
     // The same provider, behaving again: the same person signs in, as a viewer.
     misbehave(&stack, "none").await;
-    let b = browser();
-    let page = b
-        .get(format!("{}/auth/login?login_hint=viewer", stack.base))
-        .send()
-        .await
-        .expect("sign-in");
-    assert_eq!(page.status(), StatusCode::OK);
-    let me: Value = b
-        .get(format!("{}/api/v1/me", stack.base))
-        .send()
-        .await
-        .expect("me")
-        .json()
-        .await
-        .expect("json");
+    let (_b, me) = signed_in_as(&stack, "viewer").await;
     assert_eq!(me["object_id"], "aaaaaaaa-0000-4000-8000-000000000001");
     assert_eq!(me["roles"], json!(["viewer"]));
 }
@@ -600,4 +636,234 @@ async fn a_person_without_roles_signs_in_with_no_roles(pool: PgPool) {
     .expect("the person is stored");
     assert!(roles.is_empty(), "{roles:?}");
     assert_eq!(sessions, 1);
+}
+
+/// The groups the Graph stand-in lists for `login` (tests/oidc/users.json).
+fn member_objects(login: &str) -> Vec<String> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/oidc/users.json");
+    let users: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("users.json")).expect("json");
+    serde_json::from_value(users["member_objects"][login].clone()).expect("a list of group ids")
+}
+
+/// How many app-only tokens the provider issued and Graph requests its stand-in answered.
+async fn graph_stats(stack: &Stack) -> (u64, u64) {
+    let url = reqwest::Url::parse(&stack.issuer)
+        .and_then(|issuer| issuer.join("/__test/graph"))
+        .expect("url");
+    let stats: Value = reqwest::get(url)
+        .await
+        .expect("stats")
+        .json()
+        .await
+        .expect("json");
+    (
+        stats["client_credentials_tokens"].as_u64().expect("tokens"),
+        stats["graph_requests"].as_u64().expect("requests"),
+    )
+}
+
+fn sorted(v: &Value) -> Vec<String> {
+    let mut items: Vec<String> = serde_json::from_value(v.clone()).expect("a list of strings");
+    items.sort();
+    items
+}
+
+/// What is logged on this thread while the guard of [`Logs::capture`] lives: the tests' runtime
+/// runs the server and the test on one thread, so that is everything Portolan logs meanwhile.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Logs {
+    fn capture(&self) -> tracing::subscriber::DefaultGuard {
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(self.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        tracing::subscriber::set_default(subscriber)
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("logs")).into_owned()
+    }
+}
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("logs").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
+    type Writer = Logs;
+    fn make_writer(&'a self) -> Logs {
+        self.clone()
+    }
+}
+
+/// Insists that `text` holds no secret: not the client secret, no JWT, no bearer credential, and no
+/// run of 40 or more token characters (session cookies, API tokens and the provider's access tokens
+/// are 43; object ids are 36).
+fn assert_no_secret(what: &str, text: &str) {
+    assert!(!text.contains("portolan-test-secret"), "{what}: {text}");
+    assert!(!text.contains("eyJ"), "{what}: {text}");
+    assert!(!text.to_lowercase().contains("bearer"), "{what}: {text}");
+    let longest = text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    assert!(longest < 40, "{what} has a token-like run: {text}");
+}
+
+const OVERAGE_OID: &str = "aaaaaaaa-0000-4000-8000-000000000009";
+
+#[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
+async fn with_graph_configured_the_overage_users_groups_are_looked_up(pool: PgPool) {
+    let stack = start_provider_with(pool.clone(), &[], Graph::StandIn).await;
+    let (_b, me) = signed_in_as(&stack, "overage").await;
+    assert_eq!(me["object_id"], OVERAGE_OID);
+    assert_eq!(me["groups_overage"], false, "the groups are known now");
+    let expected = member_objects("overage");
+    assert!(
+        expected.len() > 200 && expected.contains(&PROD_APPROVERS.to_string()),
+        "more groups than a token lists, prod-approvers among them"
+    );
+    assert_eq!(sorted(&me["groups"]), {
+        let mut e = expected.clone();
+        e.sort();
+        e
+    });
+    assert_eq!(me["roles"], json!(["developer"]));
+    assert_eq!(
+        sorted(&me["grants"]),
+        vec!["approver@prod", "developer"],
+        "the app role, and the role given through prod-approvers"
+    );
+    assert!(
+        me["permissions"]
+            .as_array()
+            .is_some_and(|p| p.contains(&json!("promotions:approve"))),
+        "{}",
+        me["permissions"]
+    );
+    assert_eq!(me["notices"], json!([]), "nothing is missing");
+    let stored: (bool, i64) = sqlx::query_as(
+        "SELECT groups_overage, cardinality(groups)::bigint FROM users WHERE object_id = $1",
+    )
+    .bind(OVERAGE_OID)
+    .fetch_one(&pool)
+    .await
+    .expect("the person is stored");
+    assert_eq!(stored, (false, expected.len() as i64));
+    assert_eq!(graph_stats(&stack).await, (1, 1));
+
+    // The next sign-in asks Graph again, with the app-only token it already has.
+    let (_b, me) = signed_in_as(&stack, "overage").await;
+    assert_eq!(me["groups_overage"], false);
+    assert_eq!(graph_stats(&stack).await, (1, 2), "one token, two lookups");
+    // Without the overage marker nothing is looked up: the token's groups are all there is.
+    let (_b, me) = signed_in_as(&stack, "approver-prod").await;
+    assert_eq!(me["groups"], json!([PROD_APPROVERS]));
+    assert_eq!(me["groups_overage"], false);
+    assert_eq!(graph_stats(&stack).await, (1, 2));
+}
+
+#[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
+async fn when_graph_fails_the_overage_user_signs_in_with_app_roles_and_is_told_why(pool: PgPool) {
+    let stack = start_provider_with(pool, &["--allow-misbehaviour"], Graph::StandIn).await;
+    let logs = Logs::default();
+    let _capture = logs.capture();
+    for (mode, failure) in [
+        (
+            "graph-down",
+            "Microsoft Graph answered HTTP 503 (serviceNotAvailable)",
+        ),
+        (
+            "graph-denied",
+            "Microsoft Graph answered HTTP 403 (Authorization_RequestDenied)",
+        ),
+    ] {
+        misbehave(&stack, mode).await;
+        let (b, me) = signed_in_as(&stack, "overage").await;
+        assert_eq!(me["object_id"], OVERAGE_OID, "{mode}");
+        assert_eq!(
+            me["groups_overage"], true,
+            "{mode}: the groups stay unknown"
+        );
+        assert_eq!(me["groups"], json!([]), "{mode}");
+        assert_eq!(me["grants"], json!(["developer"]), "{mode}: app roles only");
+        let notices = me["notices"].to_string();
+        for words in [
+            "roles given through groups are missing",
+            "looking your groups up in Microsoft Graph failed",
+            "Try signing in again later",
+            "GroupMember.Read.All application permission with admin consent",
+        ] {
+            assert!(notices.contains(words), "{mode}: {words}: {notices}");
+        }
+        assert_no_secret("the notice", &notices);
+        let mut answer = me.clone();
+        answer["csrf_token"].take();
+        assert_no_secret("the answer beside its CSRF token", &answer.to_string());
+        // The pages carry the same notice (the app role lets the person in; the no-access page,
+        // for someone with no role, takes its notices from the same place).
+        let page = b
+            .get(format!("{}/", stack.base))
+            .send()
+            .await
+            .expect("page");
+        assert_eq!(page.status(), StatusCode::OK, "{mode}");
+
+        let log = logs.text();
+        assert!(
+            log.contains(failure),
+            "{mode}: the log says what failed: {log}"
+        );
+        assert!(log.contains(OVERAGE_OID), "{mode}: and for whom: {log}");
+    }
+    assert_no_secret("the log", &logs.text());
+
+    // Graph is back: the next sign-in gets the groups.
+    misbehave(&stack, "none").await;
+    let (_b, me) = signed_in_as(&stack, "overage").await;
+    assert_eq!(me["groups_overage"], false);
+    assert_eq!(sorted(&me["grants"]), vec!["approver@prod", "developer"]);
+    assert_eq!(me["notices"], json!([]));
+    assert_eq!(
+        graph_stats(&stack).await,
+        (1, 3),
+        "one app-only token served all three sign-ins"
+    );
+}
+
+#[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
+async fn a_refused_app_only_token_is_a_graph_failure_too(pool: PgPool) {
+    // Graph's URL of another cloud than the provider's: the provider refuses the token for its
+    // scope, and Graph is never asked.
+    let stack = start_provider_with(pool, &[], Graph::At("https://graph.microsoft.us")).await;
+    let logs = Logs::default();
+    let _capture = logs.capture();
+    let (_b, me) = signed_in_as(&stack, "overage").await;
+    assert_eq!(me["groups_overage"], true);
+    assert_eq!(me["grants"], json!(["developer"]));
+    assert!(
+        me["notices"]
+            .to_string()
+            .contains("looking your groups up in Microsoft Graph failed"),
+        "{}",
+        me["notices"]
+    );
+    let log = logs.text();
+    assert!(
+        log.contains("no app-only token for Microsoft Graph") && log.contains("invalid_scope"),
+        "{log}"
+    );
+    assert_no_secret("the log", &log);
+    assert_eq!(graph_stats(&stack).await, (0, 0));
 }
