@@ -4,13 +4,14 @@ use time::OffsetDateTime;
 
 /// Every kind of record the audit log speaks of (`target_kind`). The server refuses to record
 /// any other, so a filter can offer exactly these.
-pub const TARGET_KINDS: [&str; 8] = [
+pub const TARGET_KINDS: [&str; 9] = [
     "team",
     "system",
     "service",
     "dependency",
     "environment",
     "deployment",
+    "incident",
     "api_token",
     "database",
 ];

@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod deployments;
 pub mod environments;
 pub mod error;
+pub mod incidents;
 
 pub use audit::*;
 pub use auth::*;
@@ -18,6 +19,7 @@ pub use catalog::*;
 pub use deployments::*;
 pub use environments::*;
 pub use error::*;
+pub use incidents::*;
 
 use serde::{Deserialize, Serialize};
 

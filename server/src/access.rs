@@ -51,14 +51,27 @@ impl Role {
         use Permission::*;
         match self {
             Role::Viewer => &[Read],
-            Role::Developer => &[Read, CatalogWrite, DeploymentsWrite, PromotionsRequest],
+            Role::Developer => &[
+                Read,
+                CatalogWrite,
+                DeploymentsWrite,
+                PromotionsRequest,
+                IncidentsDeclare,
+            ],
             Role::Approver => &[Read, PromotionsApprove],
-            Role::Sre => &[Read, CatalogWrite, DeploymentsWrite, IncidentsWrite],
+            Role::Sre => &[
+                Read,
+                CatalogWrite,
+                DeploymentsWrite,
+                IncidentsDeclare,
+                IncidentsWrite,
+            ],
             Role::Admin => &[
                 Read,
                 CatalogWrite,
                 DeploymentsWrite,
                 PromotionsRequest,
+                IncidentsDeclare,
                 IncidentsWrite,
                 OrganisationWrite,
                 PipelineWrite,
@@ -87,7 +100,9 @@ pub enum Permission {
     PromotionsRequest,
     /// Approve or reject a promotion (possibly only into some environments).
     PromotionsApprove,
-    /// Declare and run incidents, write postmortems.
+    /// Declare an incident and add to its timeline: whoever notices trouble may raise it.
+    IncidentsDeclare,
+    /// Run incidents (move them, edit them, link deployments), write postmortems.
     IncidentsWrite,
     /// Create and change teams and systems.
     OrganisationWrite,
@@ -105,6 +120,7 @@ impl Permission {
             Permission::DeploymentsWrite => "deployments:write",
             Permission::PromotionsRequest => "promotions:request",
             Permission::PromotionsApprove => "promotions:approve",
+            Permission::IncidentsDeclare => "incidents:declare",
             Permission::IncidentsWrite => "incidents:write",
             Permission::OrganisationWrite => "organisation:write",
             Permission::PipelineWrite => "pipeline:write",
@@ -524,6 +540,14 @@ pub fn rule(method: &Method, route: &str) -> Option<Rule> {
         ("POST", "/api/v1/deployments" | "/api/v1/deployments/{id}/status") => {
             needs(DeploymentsWrite)
         }
+
+        (
+            "GET",
+            "/api/v1/incidents" | "/api/v1/incidents/{id}" | "/api/v1/incidents/{id}/timeline",
+        ) => needs(Read),
+        ("POST", "/api/v1/incidents" | "/api/v1/incidents/{id}/notes") => needs(IncidentsDeclare),
+        ("PATCH", "/api/v1/incidents/{id}") => needs(IncidentsWrite),
+        ("POST", "/api/v1/incidents/{id}/transition") => needs(IncidentsWrite),
 
         _ => return None,
     })

@@ -12,6 +12,7 @@ pub mod deployments;
 pub mod environments;
 pub mod error;
 pub mod extract;
+pub mod incidents;
 pub mod pages;
 pub mod pagination;
 pub mod respond;
@@ -74,6 +75,7 @@ impl AppState {
         (name = "catalog", description = "Teams, systems, services and their dependencies"),
         (name = "environments", description = "The pipeline of environments and what runs where"),
         (name = "deployments", description = "Deployments and the commits they carry"),
+        (name = "incidents", description = "Incidents, their lifecycle and timeline"),
         (name = "audit", description = "The append-only, hash-chained record of every change"),
         (name = "auth", description = "Who is signed in, and API tokens")
     ),
@@ -124,6 +126,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(catalog::routes::router())
         .merge(environments::routes::router())
         .merge(deployments::routes::router())
+        .merge(incidents::routes::router())
         .merge(audit::routes::router())
         .merge(auth::routes::api_router())
         .split_for_parts()

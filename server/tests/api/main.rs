@@ -6,6 +6,7 @@ mod auth;
 mod catalog;
 mod deployments;
 mod environments;
+mod incidents;
 mod permissions;
 mod platform;
 mod tokens;

@@ -39,6 +39,8 @@ fn expected(method: &str, path: &str) -> Option<Expect> {
     const CATALOG: Expect = roles(&["developer", "sre", "admin"], &["catalog:write"]);
     const DEPLOY: Expect = roles(&["developer", "sre", "admin"], &["deployments:write"]);
     const ADMIN: Expect = roles(&["admin"], &[]);
+    const DECLARE: Expect = roles(&["developer", "sre", "admin"], &[]);
+    const RUN_INCIDENTS: Expect = roles(&["sre", "admin"], &[]);
     const PERSON: Expect = Expect {
         person: true,
         roles: &[],
@@ -58,6 +60,10 @@ fn expected(method: &str, path: &str) -> Option<Expect> {
         ("POST" | "PATCH", p) if p.starts_with("/api/v1/services") => CATALOG,
         ("PUT" | "DELETE", "/api/v1/services/{slug}/dependencies/{to}") => CATALOG,
         ("POST", "/api/v1/deployments" | "/api/v1/deployments/{id}/status") => DEPLOY,
+        ("POST", "/api/v1/incidents" | "/api/v1/incidents/{id}/notes") => DECLARE,
+        ("PATCH", "/api/v1/incidents/{id}") | ("POST", "/api/v1/incidents/{id}/transition") => {
+            RUN_INCIDENTS
+        }
         _ => return None,
     })
 }
