@@ -280,3 +280,64 @@ pub struct NewNote {
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub at: Option<OffsetDateTime>,
 }
+
+/// How a deployment and an incident are tied, in a person's judgement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum LinkRelation {
+    /// The deployment caused the incident.
+    CausedBy,
+    /// The deployment fixed (or mitigated) it.
+    FixedBy,
+}
+
+impl LinkRelation {
+    pub const ALL: [LinkRelation; 2] = [Self::CausedBy, Self::FixedBy];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CausedBy => "caused_by",
+            Self::FixedBy => "fixed_by",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// A deployment a person linked to an incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeploymentLink {
+    pub relation: LinkRelation,
+    pub deployment: crate::Deployment,
+    pub note: String,
+    pub linked_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub linked_at: OffsetDateTime,
+}
+
+/// Linking a deployment to an incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewLink {
+    /// `caused_by` or `fixed_by`.
+    pub relation: String,
+    /// Why, in a sentence (optional).
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// A deployment that may have caused or fixed an incident, with why Portolan thinks so. Portolan
+/// only suggests: a person decides and links.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LinkCandidate {
+    pub relation: LinkRelation,
+    /// 0–1, higher is likelier; for ordering, not a probability.
+    pub score: f64,
+    /// Each reason in words ("deployed to Checkout API, which this incident affects").
+    pub reasons: Vec<String>,
+    pub deployment: crate::Deployment,
+}

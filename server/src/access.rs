@@ -543,8 +543,13 @@ pub fn rule(method: &Method, route: &str) -> Option<Rule> {
 
         (
             "GET",
-            "/api/v1/incidents" | "/api/v1/incidents/{id}" | "/api/v1/incidents/{id}/timeline",
+            "/api/v1/incidents"
+            | "/api/v1/incidents/{id}"
+            | "/api/v1/incidents/{id}/timeline"
+            | "/api/v1/incidents/{id}/links"
+            | "/api/v1/incidents/{id}/link-candidates",
         ) => needs(Read),
+        ("PUT" | "DELETE", "/api/v1/incidents/{id}/links/{deployment}") => needs(IncidentsWrite),
         ("POST", "/api/v1/incidents" | "/api/v1/incidents/{id}/notes") => needs(IncidentsDeclare),
         ("PATCH", "/api/v1/incidents/{id}") => needs(IncidentsWrite),
         ("POST", "/api/v1/incidents/{id}/transition") => needs(IncidentsWrite),

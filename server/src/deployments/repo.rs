@@ -110,6 +110,41 @@ pub async fn list(
     with_changes(conn, rows).await
 }
 
+/// Deployments to these services that took effect (finished, else started, else were recorded)
+/// between `from` and `to`, newest first, `limit` at most.
+pub async fn took_effect_between(
+    conn: &mut PgConnection,
+    service_ids: &[i64],
+    (from, to): (OffsetDateTime, OffsetDateTime),
+    limit: i64,
+) -> AppResult<Vec<Deployment>> {
+    let rows: Vec<DeploymentRow> = sqlx::query_as(&format!(
+        "{DEPLOYMENT_SELECT}
+         WHERE d.service_id = ANY ($1)
+           AND COALESCE(d.finished_at, d.started_at, d.created_at) BETWEEN $2 AND $3
+         ORDER BY COALESCE(d.finished_at, d.started_at, d.created_at) DESC, d.id DESC LIMIT $4"
+    ))
+    .bind(service_ids)
+    .bind(from)
+    .bind(to)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    with_changes(conn, rows).await
+}
+
+/// These deployments, in the order of `ids` (missing ones left out).
+pub async fn by_ids(conn: &mut PgConnection, ids: &[i64]) -> AppResult<Vec<Deployment>> {
+    let rows: Vec<DeploymentRow> =
+        sqlx::query_as(&format!("{DEPLOYMENT_SELECT} WHERE d.id = ANY ($1)"))
+            .bind(ids)
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut found = with_changes(conn, rows).await?;
+    found.sort_by_key(|d| ids.iter().position(|i| *i == d.id));
+    Ok(found)
+}
+
 async fn with_changes(
     conn: &mut PgConnection,
     rows: Vec<DeploymentRow>,

@@ -34,6 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(transition_incident))
         .routes(routes!(get_timeline))
         .routes(routes!(add_note))
+        .merge(super::links::router())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

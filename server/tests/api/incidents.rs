@@ -435,3 +435,174 @@ async fn the_list_filters_by_state_severity_and_service(pool: PgPool) {
         StatusCode::NOT_FOUND
     );
 }
+
+/// Records a deployment that finished `minutes_ago` minutes ago; returns its id.
+async fn deployed(app: &TestApp, service: &str, env: &str, version: &str, minutes_ago: i64) -> i64 {
+    let at = time::OffsetDateTime::now_utc() - time::Duration::minutes(minutes_ago);
+    let stamp = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .expect("time")
+    };
+    let a = app
+        .post(
+            "/api/v1/deployments",
+            json!({"service": service, "environment": env, "version": version, "status": "succeeded",
+                   "started_at": stamp(at - time::Duration::minutes(2)), "finished_at": stamp(at)}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    a.body["id"].as_i64().expect("id")
+}
+
+#[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
+async fn people_link_causes_and_fixes_that_portolan_only_suggests(pool: PgPool) {
+    let admin = TestApp::new(pool.clone()).await;
+    admin.scene().await;
+    admin
+        .put(
+            "/api/v1/services/checkout-api/dependencies/payment-gateway",
+            json!({"kind": "sync"}),
+        )
+        .await;
+    let suspect = deployed(&admin, "checkout-api", "prod", "2.0.0", 50).await;
+    let upstream = deployed(&admin, "payment-gateway", "prod", "7.1.0", 45).await;
+    let staging = deployed(&admin, "checkout-api", "staging", "2.0.1", 40).await;
+    let unrelated = deployed(&admin, "search-indexer", "prod", "0.9.0", 40).await;
+    let started = (time::OffsetDateTime::now_utc() - time::Duration::minutes(30))
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("time");
+    let sre = admin.as_roles("sasha", &["sre"]).await;
+    let id = declare(
+        &sre,
+        json!({"title": "Payments failing", "severity": "sev1", "services": ["checkout-api"],
+               "started_at": started}),
+    )
+    .await["id"]
+        .as_i64()
+        .expect("id");
+    let fix = deployed(&admin, "checkout-api", "prod", "2.0.2", 5).await;
+
+    let candidates = sre
+        .get(&format!("/api/v1/incidents/{id}/link-candidates"))
+        .await;
+    assert_eq!(candidates.status, StatusCode::OK, "{}", candidates.text);
+    let picked = |relation: &str| -> Vec<i64> {
+        candidates
+            .body
+            .as_array()
+            .expect("candidates")
+            .iter()
+            .filter(|c| c["relation"] == relation)
+            .filter_map(|c| c["deployment"]["id"].as_i64())
+            .collect()
+    };
+    assert_eq!(picked("caused_by"), [suspect, upstream, staging]);
+    assert!(!picked("caused_by").contains(&unrelated));
+    assert_eq!(picked("fixed_by"), [fix]);
+    let reasons = candidates.body[1]["reasons"].to_string();
+    assert!(
+        reasons.contains("Payment Gateway, which Checkout Api depends on"),
+        "{reasons}"
+    );
+    // Suggesting links nothing.
+    let links = sre.get(&format!("/api/v1/incidents/{id}/links")).await;
+    assert_eq!(links.body, json!([]));
+
+    // A developer may not link; an SRE may, and linking again only updates the note.
+    let link = format!("/api/v1/incidents/{id}/links/{suspect}");
+    let dev = admin.as_roles("dana", &["developer"]).await;
+    assert_eq!(
+        dev.put(&link, json!({"relation": "caused_by"}))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let a = sre
+        .put(
+            &link,
+            json!({"relation": "caused_by", "note": "bad config flag"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body[0]["deployment"]["id"], suspect);
+    assert_eq!(a.body[0]["note"], "bad config flag");
+    let again = sre
+        .put(
+            &link,
+            json!({"relation": "caused_by", "note": "bad config flag"}),
+        )
+        .await;
+    assert_eq!(again.body, a.body, "linking twice changes nothing");
+    let fixed = sre
+        .put(
+            &format!("/api/v1/incidents/{id}/links/{fix}"),
+            json!({"relation": "fixed_by"}),
+        )
+        .await;
+    assert_eq!(fixed.body.as_array().map(Vec::len), Some(2));
+    // What is linked is no longer suggested.
+    let candidates = sre
+        .get(&format!("/api/v1/incidents/{id}/link-candidates"))
+        .await
+        .body;
+    assert!(
+        candidates
+            .as_array()
+            .expect("candidates")
+            .iter()
+            .all(|c| c["deployment"]["id"] != suspect || c["relation"] != "caused_by")
+    );
+
+    for (body, field) in [
+        (json!({"relation": "blamed"}), "relation"),
+        (
+            json!({"relation": "caused_by", "note": "x".repeat(3000)}),
+            "note",
+        ),
+    ] {
+        let a = sre.put(&link, body).await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(a.error_fields(), [field]);
+    }
+    assert_eq!(
+        sre.put(
+            &format!("/api/v1/incidents/{id}/links/999999"),
+            json!({"relation": "caused_by"})
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Unlinking; unlinking again changes nothing.
+    let a = sre.delete(&format!("{link}?relation=caused_by")).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.body.as_array().map(Vec::len), Some(1));
+    let a = sre.delete(&format!("{link}?relation=caused_by")).await;
+    assert_eq!(a.body.as_array().map(Vec::len), Some(1));
+    let a = sre.delete(&link).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "the relation is needed");
+    assert!(a.text.contains("relation"), "{}", a.text);
+
+    let timeline = sre
+        .get(&format!("/api/v1/incidents/{id}/timeline"))
+        .await
+        .body;
+    let texts = texts(&timeline);
+    assert!(texts.contains(&format!(
+        "Linked deployment #{suspect} (Checkout Api 2.0.0 to Prod) as the cause: bad config flag"
+    )), "{texts:?}");
+    assert!(texts.contains(&format!(
+        "Unlinked deployment #{suspect} (Checkout Api 2.0.0 to Prod) as the cause"
+    )));
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE action IN ('incident.link', 'incident.unlink')",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("count");
+    assert_eq!(
+        audited, 3,
+        "two links and one unlink; the repeats recorded nothing"
+    );
+}

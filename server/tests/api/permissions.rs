@@ -61,9 +61,9 @@ fn expected(method: &str, path: &str) -> Option<Expect> {
         ("PUT" | "DELETE", "/api/v1/services/{slug}/dependencies/{to}") => CATALOG,
         ("POST", "/api/v1/deployments" | "/api/v1/deployments/{id}/status") => DEPLOY,
         ("POST", "/api/v1/incidents" | "/api/v1/incidents/{id}/notes") => DECLARE,
-        ("PATCH", "/api/v1/incidents/{id}") | ("POST", "/api/v1/incidents/{id}/transition") => {
-            RUN_INCIDENTS
-        }
+        ("PATCH", "/api/v1/incidents/{id}")
+        | ("POST", "/api/v1/incidents/{id}/transition")
+        | ("PUT" | "DELETE", "/api/v1/incidents/{id}/links/{deployment}") => RUN_INCIDENTS,
         _ => return None,
     })
 }
@@ -72,6 +72,7 @@ fn concrete(path: &str) -> String {
     path.replace("{slug}", "no-such-thing")
         .replace("{to}", "no-such-service")
         .replace("{id}", "999999")
+        .replace("{deployment}", "999999")
 }
 
 async fn token(app: &TestApp, owner: &str, owner_roles: &[&str], scopes: &[&str]) -> Auth {
