@@ -180,6 +180,8 @@ pub struct Incident {
     pub updated_at: OffsetDateTime,
     /// Changes with every edit; send it back as `expected_version` to refuse a stale edit.
     pub version: i32,
+    /// The states it may move to from here.
+    pub moves: Vec<IncidentState>,
 }
 
 /// Declaring an incident.

@@ -9,8 +9,13 @@ use leptos_router::path;
 use portolan_api::Me;
 
 use crate::pages::{
-    audit::AuditPage, catalog::CatalogPage, deployments::DeploymentsPage,
-    environments::EnvironmentsPage, not_found::NotFoundPage, service::ServicePage,
+    audit::AuditPage,
+    catalog::CatalogPage,
+    deployments::DeploymentsPage,
+    environments::EnvironmentsPage,
+    incidents::{IncidentPage, IncidentsPage},
+    not_found::NotFoundPage,
+    service::ServicePage,
     tokens::TokensPage,
 };
 
@@ -81,6 +86,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/services/:slug") view=ServicePage/>
                     <Route path=path!("/environments") view=EnvironmentsPage/>
                     <Route path=path!("/deployments") view=DeploymentsPage/>
+                    <Route path=path!("/incidents") view=IncidentsPage/>
+                    <Route path=path!("/incidents/:id") view=IncidentPage/>
                     <Route path=path!("/audit") view=AuditPage/>
                     <Route path=path!("/settings/tokens") view=TokensPage/>
                 </Routes>
@@ -119,6 +126,7 @@ fn TopBar(me: Resource<Result<Me, crate::api::ClientError>>) -> impl IntoView {
                     <a href="/" aria-current=move || current("/")>"Catalog"</a>
                     <a href="/environments" aria-current=move || current("/environments")>"Environments"</a>
                     <a href="/deployments" aria-current=move || current("/deployments")>"Deployments"</a>
+                    <a href="/incidents" aria-current=move || current("/incidents")>"Incidents"</a>
                     <Suspense fallback=|| ()>
                         {move || me.get().and_then(Result::ok).filter(|m| m.can("audit:read")).map(|_| view! {
                             <a href="/audit" aria-current=move || current("/audit")>"Audit log"</a>

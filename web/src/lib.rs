@@ -1,6 +1,8 @@
 //! Portolan's user interface, written once with Leptos: rendered to HTML inside the server
 //! (`ssr`), then hydrated in the browser (`hydrate`) so the same components become interactive.
 //! Pages read data only through [`api::Api`], the typed client of the REST contract.
+// Deep view trees (the incident page) need more than the default type-layout depth.
+#![recursion_limit = "256"]
 
 pub mod api;
 pub mod app;

@@ -55,6 +55,14 @@ pub fn transition(from: IncidentState, to: IncidentState) -> Result<Move, String
     }
 }
 
+/// Where an incident in `from` may go next, in lifecycle order.
+pub fn moves(from: IncidentState) -> Vec<IncidentState> {
+    IncidentState::ALL
+        .into_iter()
+        .filter(|to| matches!(transition(from, *to), Ok(Move::Step | Move::Reopen)))
+        .collect()
+}
+
 /// The four times of an incident.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Times {
@@ -153,6 +161,8 @@ mod tests {
             assert_eq!(transition(from, to), Ok(Move::Step), "{from:?} → {to:?}");
         }
         assert_eq!(transition(Resolved, Investigating), Ok(Move::Reopen));
+        assert_eq!(moves(Resolved), [Investigating, Closed, Merged]);
+        assert_eq!(moves(Closed), []);
         for s in IncidentState::ALL {
             assert_eq!(transition(s, s), Ok(Move::Unchanged));
         }

@@ -44,13 +44,16 @@ const FROM: &str = "FROM incidents i LEFT JOIN users u ON u.id = i.commander_id"
 
 impl IncidentRow {
     fn into_api(self) -> Incident {
+        // The database allows only the known states.
+        let state = IncidentState::parse(&self.state).unwrap_or(IncidentState::Triage);
         Incident {
+            moves: super::model::moves(state),
             reference: reference(self.id),
             id: self.id,
             title: self.title,
             // The database allows only 1–4 and the known states and sources.
             severity: Severity::from_level(self.severity).unwrap_or(Severity::Sev4),
-            state: IncidentState::parse(&self.state).unwrap_or(IncidentState::Triage),
+            state,
             summary: self.summary,
             commander: self
                 .commander_key

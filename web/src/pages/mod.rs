@@ -4,6 +4,7 @@ pub mod audit;
 pub mod catalog;
 pub mod deployments;
 pub mod environments;
+pub mod incidents;
 pub mod not_found;
 pub mod service;
 pub mod tokens;

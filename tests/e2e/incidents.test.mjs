@@ -1,0 +1,135 @@
+// An incident in the browser: a developer declares it with its severity and affected service, an
+// SRE moves it through its lifecycle, adds a note, links the deployment Portolan suggests as the
+// cause, and a viewer can read it all but change nothing.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import {
+  assertNoErrors,
+  getJson,
+  launchBrowser,
+  newPage,
+  screenshot,
+  signIn,
+  startPortolan,
+  waitForHydration,
+} from './harness.mjs';
+
+/** @type {import('playwright-core').Browser} */
+let browser;
+let portolan;
+
+/** A change through the API as a signed-in person (the session's CSRF token included). */
+async function change(session, method, path, body) {
+  const me = await getJson(portolan.baseUrl, '/api/v1/me', session);
+  const res = await fetch(new URL(path, portolan.baseUrl), {
+    method,
+    headers: {
+      cookie: session.cookie,
+      'x-csrf-token': me.csrf_token,
+      'content-type': 'application/json',
+      accept: 'application/json',
+    },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  assert.ok(res.ok, `${method} ${path}: HTTP ${res.status}: ${text}`);
+  return JSON.parse(text);
+}
+
+describe('Incidents', { timeout: 600_000 }, () => {
+  before(async () => {
+    browser = await launchBrowser();
+    portolan = await startPortolan({ seed: true });
+  }, { timeout: 180_000 });
+  after(async () => {
+    await portolan?.stop();
+    await browser?.close().catch(() => {});
+  });
+
+  test('declare, run, link the cause, and read it as a viewer', async () => {
+    // A pipeline shipped checkout-api to production twenty minutes ago.
+    const developer = await signIn(portolan.baseUrl, 'developer');
+    const minutesAgo = (m) => new Date(Date.now() - m * 60_000).toISOString();
+    const shipped = await change(developer, 'POST', '/api/v1/deployments', {
+      service: 'checkout-api', environment: 'prod', version: '9.9.9-e2e', status: 'succeeded',
+      started_at: minutesAgo(22), finished_at: minutesAgo(20),
+    });
+
+    // The developer notices trouble and declares it.
+    const page = await newPage(browser, { session: developer });
+    await page.goto(`${portolan.baseUrl}/incidents`);
+    await waitForHydration(page);
+    await page.locator('.page-actions button', { hasText: 'Declare an incident' }).click();
+    const form = page.locator('.declare-form');
+    await form.waitFor();
+    assert.match(await form.innerText(), /Critical: a core service is down/, 'severities are explained');
+    await form.locator('input[name="title"]').fill('Checkout returns 502s');
+    await form.locator('input[name="severity"][value="sev2"]').check();
+    await form.locator('select[name="services"]').selectOption(['checkout-api']);
+    await form.locator('textarea[name="summary"]').fill('Errors on /pay since the last release.');
+    await screenshot(page, 'incident-declare');
+    await form.locator('button[type="submit"]').click();
+    await page.waitForURL(/\/incidents\/\d+$/);
+    const id = Number(new URL(page.url()).pathname.split('/').pop());
+    await page.locator('h1', { hasText: 'Checkout returns 502s' }).waitFor();
+    assert.equal(await page.locator('.incident-badges [data-state]').getAttribute('data-state'), 'triage');
+    assert.equal(await page.locator('.move-form').count(), 0, 'a developer declares but does not run it');
+    assertNoErrors(page);
+    await page.close();
+
+    // The SRE runs it.
+    const sre = await newPage(browser, { session: await signIn(portolan.baseUrl, 'sre') });
+    await sre.goto(`${portolan.baseUrl}/incidents/${id}`);
+    await waitForHydration(sre);
+    const candidate = sre.locator(`.candidate[data-deployment="${shipped.id}"][data-relation="caused_by"]`);
+    await candidate.waitFor();
+    assert.match(await candidate.innerText(), /which this incident affects/);
+    assert.match(await candidate.innerText(), /before the impact started|after the impact started/);
+    await screenshot(sre, 'incident-suggestions');
+    await candidate.locator('button', { hasText: 'Link as cause' }).click();
+    const linked = sre.locator(`.link-item[data-relation="caused_by"]`);
+    await linked.waitFor();
+    assert.match(await linked.innerText(), /9\.9\.9-e2e/);
+
+    await sre.locator('.move-form select[name="to"]').selectOption('investigating');
+    await sre.locator('.move-form button[type="submit"]').click();
+    await sre.waitForFunction(
+      () => document.querySelector('.incident-badges [data-state]')?.dataset.state === 'investigating',
+    );
+    await sre.locator('.note-form input[name="note"]').fill('Rolled back to the previous release');
+    await sre.locator('.note-form button[type="submit"]').click();
+    await sre.locator('.timeline-note', { hasText: 'Rolled back to the previous release' }).waitFor();
+
+    // Declining now is refused with the reason, and nothing changes.
+    await sre.locator('.move-form select[name="to"]').selectOption('resolved');
+    await sre.locator('.move-form button[type="submit"]').click();
+    await sre.waitForFunction(
+      () => document.querySelector('.incident-badges [data-state]')?.dataset.state === 'resolved',
+    );
+    const timeline = await sre.locator('.timeline').innerText();
+    for (const line of [/Declared SEV2/, /Linked deployment #\d+ .*as the cause/, /triage → investigating/,
+      /Rolled back to the previous release/, /investigating → resolved/]) {
+      assert.match(timeline, line);
+    }
+    assertNoErrors(sre);
+    await screenshot(sre, 'incident-resolved');
+    await sre.close();
+
+    // A viewer reads it all and is offered nothing to change.
+    const viewer = await newPage(browser, { session: await signIn(portolan.baseUrl, 'viewer') });
+    await viewer.goto(`${portolan.baseUrl}/incidents?state=all`);
+    await waitForHydration(viewer);
+    const row = viewer.locator(`tr[data-incident="${id}"]`);
+    await row.waitFor();
+    assert.match(await row.innerText(), /SEV2/);
+    assert.equal(await viewer.locator('.page-actions button', { hasText: 'Declare' }).count(), 0);
+    await row.locator('a').first().click();
+    await viewer.waitForURL(`${portolan.baseUrl}/incidents/${id}`);
+    await viewer.locator('.timeline').waitFor();
+    assert.equal(await viewer.locator('.move-form, .note-form, .candidate button').count(), 0);
+    assertNoErrors(viewer);
+    await viewer.close();
+  });
+});

@@ -1,0 +1,626 @@
+//! Incidents: the list (open ones first in mind), declaring one, and one incident with its facts,
+//! its lifecycle moves, its timeline and notes, and the deployments linked as cause or fix next
+//! to the ones Portolan suggests.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use portolan_api::{
+    DeploymentLink, Incident, IncidentState, LinkCandidate, LinkRelation, Me, NewIncident, NewLink,
+    NewNote, Page, Service, Severity, TimelineEntry,
+};
+
+use super::{page_url, param};
+use crate::api::{Change, ClientError, api_url, use_api};
+use crate::components::{EmptyState, ErrorState, Loading, Pager, StatusBadge, set_status};
+use crate::format;
+
+/// The signed-in person, as the app provides them.
+fn use_me() -> Option<Resource<Result<Me, ClientError>>> {
+    use_context::<Resource<Result<Me, ClientError>>>()
+}
+
+/// Whether the signed-in person holds `permission` (false while unknown).
+fn can(me: Option<Resource<Result<Me, ClientError>>>, permission: &'static str) -> bool {
+    me.and_then(|m| m.get())
+        .and_then(Result::ok)
+        .is_some_and(|m| m.can(permission))
+}
+
+fn csrf(me: Option<Resource<Result<Me, ClientError>>>) -> String {
+    me.and_then(|m| m.get_untracked())
+        .and_then(Result::ok)
+        .map(|m| m.csrf_token)
+        .unwrap_or_default()
+}
+
+pub fn state_label(s: IncidentState) -> &'static str {
+    match s {
+        IncidentState::Triage => "Triage",
+        IncidentState::Investigating => "Investigating",
+        IncidentState::Identified => "Identified",
+        IncidentState::Monitoring => "Monitoring",
+        IncidentState::Resolved => "Resolved",
+        IncidentState::Closed => "Closed",
+        IncidentState::Declined => "Declined",
+        IncidentState::Merged => "Merged",
+    }
+}
+
+#[component]
+pub fn SeverityBadge(severity: Severity) -> impl IntoView {
+    view! {
+        <span class=format!("badge sev sev-{}", severity.level()) title=severity.definition()>
+            {severity.label()}
+        </span>
+    }
+}
+
+#[component]
+pub fn IncidentStateBadge(state: IncidentState) -> impl IntoView {
+    view! {
+        <span class=format!("incident-state incident-state-{}", state.as_str()) data-state=state.as_str()>
+            {state_label(state)}
+        </span>
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+struct ListFilters {
+    state: Option<String>,
+    severity: Option<String>,
+    cursor: Option<String>,
+}
+
+impl ListFilters {
+    fn pairs(&self) -> Vec<(&'static str, Option<String>)> {
+        vec![
+            ("state", self.state.clone()),
+            ("severity", self.severity.clone()),
+            ("cursor", self.cursor.clone()),
+        ]
+    }
+}
+
+#[component]
+pub fn IncidentsPage() -> impl IntoView {
+    let query = use_query_map();
+    let filters = Memo::new(move |_| {
+        let q = query.read();
+        ListFilters {
+            // Open ones unless asked otherwise: what is on fire comes first.
+            state: Some(param(&q, "state").unwrap_or_else(|| "open".into())).filter(|s| s != "all"),
+            severity: param(&q, "severity"),
+            cursor: param(&q, "cursor"),
+        }
+    });
+    let api = use_api();
+    let incidents = Resource::new(
+        move || filters.get(),
+        move |f: ListFilters| {
+            let mut pairs = f.pairs();
+            pairs.push(("limit", Some("50".into())));
+            api.get::<Page<Incident>>(api_url("incidents", &pairs))
+        },
+    );
+    let me = use_me();
+    let declaring = RwSignal::new(false);
+    let tab = move |value: &'static str, label: &'static str| {
+        let current = move || {
+            let s = filters.get().state.unwrap_or_else(|| "all".into());
+            (s == value).then_some("page")
+        };
+        view! { <a class="tab" href=page_url("/incidents", &[("state", Some(value.to_string()))]) aria-current=current>{label}</a> }
+    };
+
+    let header = view! {
+        <Title text="Incidents"/>
+        <header class="page-header">
+            <div>
+                <h1>"Incidents"</h1>
+                <p class="subtitle">"What is going wrong, who is on it, and what caused and fixed it."</p>
+            </div>
+            <div class="page-actions">
+                {move || can(me, "incidents:declare").then(|| view! {
+                    <button type="button" class="button" on:click=move |_| declaring.update(|d| *d = !*d)>
+                        "Declare an incident"
+                    </button>
+                })}
+            </div>
+        </header>
+        {move || declaring.get().then(|| view! { <DeclareForm on_cancel=move || declaring.set(false)/> })}
+        <nav class="tabs" aria-label="Which incidents">
+            {tab("open", "Open")}
+            {tab("ended", "Ended")}
+            {tab("all", "All")}
+        </nav>
+    }
+    .into_any();
+    view! {
+        {header}
+        <section class="card">
+            <Transition fallback=|| view! { <Loading lines=6/> }>
+                {move || Suspend::new(async move {
+                    let f = filters.get_untracked();
+                    match incidents.await {
+                        Err(e) => view! { <ErrorState what="the incidents" error=e/> }.into_any(),
+                        Ok(page) if page.items.is_empty() => view! {
+                            <EmptyState title=if f.state.as_deref() == Some("open") { "Nothing is on fire.".to_string() } else { "No incidents here.".to_string() }>
+                                <p>"Incidents are declared here, or opened by alerts from Alertmanager and PagerDuty."</p>
+                            </EmptyState>
+                        }.into_any(),
+                        Ok(page) => {
+                            let shown = page.items.len();
+                            let first_url = f.cursor.is_some().then(|| page_url("/incidents", &ListFilters { cursor: None, ..f.clone() }.pairs()));
+                            let next_url = page.next_cursor.clone().map(|c| page_url("/incidents", &ListFilters { cursor: Some(c), ..f.clone() }.pairs()));
+                            view! {
+                                <div class="table-wrap">
+                                    <table class="data-table incidents-table">
+                                        <thead><tr>
+                                            <th scope="col">"Incident"</th>
+                                            <th scope="col">"Severity"</th>
+                                            <th scope="col">"State"</th>
+                                            <th scope="col">"Services"</th>
+                                            <th scope="col">"Commander"</th>
+                                            <th scope="col">"Declared"</th>
+                                        </tr></thead>
+                                        <tbody>
+                                            {page.items.into_iter().map(|i| view! {
+                                                <tr data-incident=i.id>
+                                                    <td>
+                                                        <a href=format!("/incidents/{}", i.id)>{i.title.clone()}</a>
+                                                        <span class="muted incident-ref">{i.reference.clone()}</span>
+                                                    </td>
+                                                    <td><SeverityBadge severity=i.severity/></td>
+                                                    <td><IncidentStateBadge state=i.state/></td>
+                                                    <td>{i.services.iter().map(|s| view! { <a class="tag" href=format!("/services/{}", s.slug)>{s.name.clone()}</a> }).collect_view()}</td>
+                                                    <td class="muted">{i.commander.clone().map(|c| c.name).unwrap_or_else(|| "—".into())}</td>
+                                                    <td class="muted"><time datetime=format::machine(i.declared_at)>{format::datetime(i.declared_at)}</time></td>
+                                                </tr>
+                                            }.into_any()).collect_view()}
+                                        </tbody>
+                                    </table>
+                                </div>
+                                <Pager first_url next_url shown noun="incidents"/>
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+    .into_any()
+}
+
+/// Declaring an incident: title, severity (with what each means), services, what is known.
+#[component]
+fn DeclareForm(on_cancel: impl Fn() + Send + Sync + Copy + 'static) -> impl IntoView {
+    let api = use_api();
+    let me = use_me();
+    let services = Resource::new(|| (), {
+        let api = api.clone();
+        move |_| api.get::<Page<Service>>(api_url("services", &[("limit", Some("200".into()))]))
+    });
+    let title = RwSignal::new(String::new());
+    let severity = RwSignal::new("sev3".to_string());
+    let chosen = RwSignal::new(Vec::<String>::new());
+    let summary = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<ClientError>);
+    let busy = RwSignal::new(false);
+    let navigate = use_navigate();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        let new = NewIncident {
+            title: title.get_untracked(),
+            severity: severity.get_untracked(),
+            summary: Some(summary.get_untracked()),
+            services: chosen.get_untracked(),
+            commander: None,
+            started_at: None,
+            detected_at: None,
+        };
+        let sent = api.send::<Incident>(Change::post(api_url("incidents", &[]), &new, csrf(me)));
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            match sent.await {
+                Ok(i) => navigate(&format!("/incidents/{}", i.id), Default::default()),
+                Err(e) => error.set(Some(e)),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <section class="card declare-card">
+            <header class="card-header"><h2>"Declare an incident"</h2></header>
+            <form class="stack declare-form" on:submit=submit>
+                <label class="field field-wide">
+                    <span class="field-label">"What is wrong"</span>
+                    <input type="text" name="title" required maxlength="200" placeholder="e.g. Checkout returns errors"
+                        prop:value=title on:input=move |ev| title.set(event_target_value(&ev))/>
+                    <FieldError error field="title"/>
+                </label>
+                <fieldset class="severity-choices">
+                    <legend class="field-label">"Severity"</legend>
+                    {Severity::ALL.into_iter().map(|s| view! {
+                        <label class="choice">
+                            <input type="radio" name="severity" value=s.as_str()
+                                prop:checked=move || severity.get() == s.as_str()
+                                on:change=move |_| severity.set(s.as_str().to_string())/>
+                            <span><SeverityBadge severity=s/>" "<span class="muted">{s.definition()}</span></span>
+                        </label>
+                    }).collect_view()}
+                </fieldset>
+                <label class="field field-wide">
+                    <span class="field-label">"Affected services"</span>
+                    <Suspense fallback=|| view! { <Loading lines=1/> }>
+                        {move || Suspend::new(async move {
+                            let list = services.await.map(|p| p.items).unwrap_or_default();
+                            view! {
+                                <select name="services" multiple size="6" on:change=move |ev| {
+                                    #[cfg(feature = "hydrate")]
+                                    {
+                                        use wasm_bindgen::JsCast;
+                                        if let Some(sel) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlSelectElement>().ok()) {
+                                            let opts = sel.selected_options();
+                                            let picked = (0..opts.length())
+                                                .filter_map(|i| opts.item(i))
+                                                .filter_map(|o| o.get_attribute("value"))
+                                                .collect();
+                                            chosen.set(picked);
+                                        }
+                                    }
+                                    #[cfg(not(feature = "hydrate"))]
+                                    let _ = ev;
+                                }>
+                                    {list.into_iter().map(|s| view! { <option value=s.slug.clone()>{s.name.clone()}</option> }).collect_view()}
+                                </select>
+                            }
+                        })}
+                    </Suspense>
+                    <span class="field-hint muted">"Hold Ctrl (⌘ on a Mac) to choose several."</span>
+                    <FieldError error field="services"/>
+                </label>
+                <label class="field field-wide">
+                    <span class="field-label">"What is known so far"</span>
+                    <textarea name="summary" rows="3" prop:value=summary on:input=move |ev| summary.set(event_target_value(&ev))></textarea>
+                </label>
+                {move || error.get().filter(|e| e.fields.is_empty()).map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
+                <div class="row">
+                    <button type="submit" class="button" disabled=move || busy.get()>"Declare"</button>
+                    <button type="button" class="button button-secondary" on:click=move |_| on_cancel()>"Cancel"</button>
+                </div>
+            </form>
+        </section>
+    }
+}
+
+/// The message of a refused field (or one of its items, `field[2]`).
+#[component]
+fn FieldError(error: RwSignal<Option<ClientError>>, field: &'static str) -> impl IntoView {
+    move || {
+        error.get().and_then(|e| {
+            e.fields
+                .iter()
+                .find(|f| f.field == field || f.field.starts_with(&format!("{field}[")))
+                .map(
+                    |f| view! { <span class="field-error" role="alert">{f.message.clone()}</span> },
+                )
+        })
+    }
+}
+
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct IncidentData {
+    incident: Incident,
+    timeline: Vec<TimelineEntry>,
+    links: Vec<DeploymentLink>,
+    candidates: Vec<LinkCandidate>,
+}
+
+#[component]
+pub fn IncidentPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
+    let api = use_api();
+    let data = Resource::new(move || id.get(), {
+        let api = api.clone();
+        move |id: String| {
+            let id = crate::api::encode(&id);
+            let incident = api.get::<Incident>(format!("/api/v1/incidents/{id}"));
+            let timeline =
+                api.get::<Vec<TimelineEntry>>(format!("/api/v1/incidents/{id}/timeline"));
+            let links = api.get::<Vec<DeploymentLink>>(format!("/api/v1/incidents/{id}/links"));
+            let candidates =
+                api.get::<Vec<LinkCandidate>>(format!("/api/v1/incidents/{id}/link-candidates"));
+            async move {
+                Ok::<_, ClientError>(IncidentData {
+                    incident: incident.await?,
+                    timeline: timeline.await?,
+                    links: links.await?,
+                    candidates: candidates.await?,
+                })
+            }
+        }
+    });
+    view! {
+        <Transition fallback=|| view! { <Loading lines=8/> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(d) => view! { <IncidentView data=d reload=move || data.refetch()/> }.into_any(),
+                    Err(e) if e.is_not_found() || e.status == 400 => {
+                        set_status(404);
+                        view! {
+                            <Title text="Incident not found"/>
+                            <header class="page-header"><div><h1>"Incident not found"</h1></div></header>
+                            <section class="card">
+                                <EmptyState title=format!("There is no incident {}.", id.get_untracked())>
+                                    <p><a href="/incidents?state=all">"All incidents"</a></p>
+                                </EmptyState>
+                            </section>
+                        }.into_any()
+                    }
+                    Err(e) => view! { <ErrorState what="this incident" error=e/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+fn time_or_dash(t: Option<time::OffsetDateTime>) -> AnyView {
+    match t {
+        Some(t) => {
+            view! { <time datetime=format::machine(t)>{format::datetime(t)}</time> }.into_any()
+        }
+        None => view! { <span class="muted">"—"</span> }.into_any(),
+    }
+}
+
+#[component]
+fn IncidentView(
+    data: IncidentData,
+    reload: impl Fn() + Send + Sync + Copy + 'static,
+) -> impl IntoView {
+    let me = use_me();
+    let i = data.incident;
+    let id = i.id;
+    let api = use_api();
+    let error = RwSignal::new(None::<ClientError>);
+    // Sends a change, then reloads the page's data (or shows why it was refused).
+    let act = StoredValue::new(move |change: Change| {
+        let sent = api.send::<serde_json::Value>(change);
+        leptos::task::spawn_local(async move {
+            match sent.await {
+                Ok(_) => {
+                    error.set(None);
+                    reload();
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    });
+    let moves = i.moves.clone();
+    let move_to = RwSignal::new(
+        moves
+            .first()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+    );
+    let move_note = RwSignal::new(String::new());
+    let note = RwSignal::new(String::new());
+    let links = data.links;
+    let candidates = data.candidates;
+    let timeline = data.timeline;
+    let is_final = i.state.is_final();
+    let header = view! {
+        <Title text=format!("{} {}", i.reference, i.title)/>
+        <header class="page-header">
+            <div>
+                <p class="eyebrow">{format!("{} · declared by {}", i.reference, i.declared_by)}</p>
+                <h1>{i.title.clone()}</h1>
+                <p class="row incident-badges">
+                    <SeverityBadge severity=i.severity/>
+                    <IncidentStateBadge state=i.state/>
+                    {i.merged_into.map(|m| view! { <a href=format!("/incidents/{m}")>{format!("merged into INC-{m}")}</a> })}
+                </p>
+            </div>
+        </header>
+    }
+    .into_any();
+    let facts = view! {
+            <section class="card">
+                <header class="card-header"><h2>"Facts"</h2></header>
+                <dl class="facts">
+                    <dt>"Severity"</dt><dd>{i.severity.label()}" — "<span class="muted">{i.severity.definition()}</span></dd>
+                    <dt>"Commander"</dt><dd>{i.commander.clone().map(|c| c.name).unwrap_or_else(|| "nobody yet".into())}</dd>
+                    <dt>"Services"</dt>
+                    <dd>{if i.services.is_empty() { view! { <span class="muted">"none named"</span> }.into_any() } else {
+                        i.services.iter().map(|s| view! { <a class="tag" href=format!("/services/{}", s.slug)>{s.name.clone()}</a> }).collect_view().into_any()
+                    }}</dd>
+                    <dt>"Impact started"</dt><dd>{time_or_dash(i.started_at)}</dd>
+                    <dt>"Detected"</dt><dd>{time_or_dash(i.detected_at)}</dd>
+                    <dt>"Mitigated"</dt><dd>{time_or_dash(i.mitigated_at)}</dd>
+                    <dt>"Resolved"</dt><dd>{time_or_dash(i.resolved_at)}</dd>
+                </dl>
+                {(!i.summary.is_empty()).then(|| view! { <p class="incident-summary">{i.summary.clone()}</p> })}
+            </section>
+    }
+    .into_any();
+    let lifecycle = view! {
+            <section class="card">
+                <header class="card-header"><h2>"Lifecycle"</h2></header>
+                <ol class="lifecycle">
+                    {[IncidentState::Triage, IncidentState::Investigating, IncidentState::Identified, IncidentState::Monitoring, IncidentState::Resolved, IncidentState::Closed]
+                        .into_iter()
+                        .map(|s| view! { <li class:current=s == i.state>{state_label(s)}</li> })
+                        .collect_view()}
+                </ol>
+                {move || (can(me, "incidents:write") && !moves.is_empty()).then(|| {
+                    let moves = moves.clone();
+                    view! {
+                        <form class="stack move-form" on:submit=move |ev| {
+                            ev.prevent_default();
+                            let body = serde_json::json!({
+                                "to": move_to.get_untracked(),
+                                "note": Some(move_note.get_untracked()).filter(|n| !n.trim().is_empty()),
+                            });
+                            act.with_value(|act| act(Change::post(format!("/api/v1/incidents/{id}/transition"), &body, csrf(me))));
+                        }>
+                            <label class="field">
+                                <span class="field-label">"Move to"</span>
+                                <select name="to" on:change=move |ev| move_to.set(event_target_value(&ev))>
+                                    {moves.iter().map(|s| view! { <option value=s.as_str()>{state_label(*s)}</option> }).collect_view()}
+                                </select>
+                            </label>
+                            <label class="field field-wide">
+                                <span class="field-label">"Why (needed to decline or merge)"</span>
+                                <input type="text" name="note" prop:value=move_note on:input=move |ev| move_note.set(event_target_value(&ev))/>
+                            </label>
+                            <div class="row"><button type="submit" class="button">"Move"</button></div>
+                        </form>
+                    }
+                })}
+            </section>
+    }
+    .into_any();
+    let links_section = view! {
+        <section class="card">
+            <header class="card-header"><h2>"Cause and fix"</h2></header>
+            {if links.is_empty() {
+                view! { <p class="muted">"No deployment is linked yet. Portolan suggests candidates below; a person decides."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="link-list">
+                        {links.into_iter().map(|l| {
+                            let d = l.deployment.clone();
+                            let unlink = Change::delete(
+                                format!("/api/v1/incidents/{id}/links/{}?relation={}", d.id, l.relation.as_str()),
+                                String::new(),
+                            );
+                            view! {
+                                <li class="link-item" data-relation=l.relation.as_str()>
+                                    <span class=format!("badge link-{}", l.relation.as_str())>{relation_label(l.relation)}</span>
+                                    <DeploymentLine d=d.clone()/>
+                                    {(!l.note.is_empty()).then(|| view! { <span class="muted">{format!("“{}”", l.note)}</span> })}
+                                    <span class="muted">{format!("linked by {}", l.linked_by)}</span>
+                                    {move || can(me, "incidents:write").then(|| {
+                                        let mut unlink = unlink.clone();
+                                        view! {
+                                            <button type="button" class="button button-secondary button-small" on:click=move |_| {
+                                                unlink.csrf_token = csrf(me);
+                                                let change = unlink.clone();
+                                                act.with_value(|act| act(change));
+                                            }>"Unlink"</button>
+                                        }
+                                    })}
+                                </li>
+                            }.into_any()
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+            <h3 class="subhead">"Suggested by Portolan"</h3>
+            {if candidates.is_empty() {
+                view! { <p class="muted">"No deployment to the affected services or what they depend on fits. Name the affected services to get suggestions."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="candidate-list">
+                        {candidates.into_iter().map(|c| {
+                            let d = c.deployment.clone();
+                            let body = NewLink { relation: c.relation.as_str().to_string(), note: None };
+                            let path = format!("/api/v1/incidents/{id}/links/{}", d.id);
+                            view! {
+                                <li class="candidate" data-deployment=d.id data-relation=c.relation.as_str()>
+                                    <div class="row">
+                                        <span class=format!("badge link-{}", c.relation.as_str())>{format!("{}?", relation_label(c.relation))}</span>
+                                        <DeploymentLine d=d.clone()/>
+                                        <span class="muted score" title="How well it fits, for ordering">{format!("fit {:.0}%", c.score * 100.0)}</span>
+                                    </div>
+                                    <ul class="reasons">{c.reasons.iter().map(|r| view! { <li>{r.clone()}</li> }).collect_view()}</ul>
+                                    {move || can(me, "incidents:write").then(|| {
+                                        let body = body.clone();
+                                        let path = path.clone();
+                                        view! {
+                                            <button type="button" class="button button-secondary button-small" on:click=move |_| {
+                                                let change = Change {
+                                                    method: "PUT",
+                                                    path: path.clone(),
+                                                    body: serde_json::to_string(&body).ok(),
+                                                    csrf_token: csrf(me),
+                                                };
+                                                act.with_value(|act| act(change));
+                                            }>{format!("Link as {}", relation_label(c.relation).to_lowercase())}</button>
+                                        }
+                                    })}
+                                </li>
+                            }.into_any()
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        </section>
+    }
+    .into_any();
+    let timeline_section = view! {
+        <section class="card">
+            <header class="card-header"><h2>"Timeline"</h2></header>
+            <ol class="timeline">
+                {timeline.into_iter().map(|e| view! {
+                    <li class=format!("timeline-entry timeline-{}", e.kind)>
+                        <time datetime=format::machine(e.at)>{format::datetime(e.at)}</time>
+                        <span class="timeline-actor">{e.actor_name}</span>
+                        <span class="timeline-text">{e.text}</span>
+                    </li>
+                }).collect_view()}
+            </ol>
+            {move || (can(me, "incidents:declare") && !is_final).then(|| view! {
+                <form class="row note-form" on:submit=move |ev| {
+                    ev.prevent_default();
+                    let body = NewNote { text: note.get_untracked(), at: None };
+                    note.set(String::new());
+                    act.with_value(|act| act(Change::post(format!("/api/v1/incidents/{id}/notes"), &body, csrf(me))));
+                }>
+                    <label class="field field-grow">
+                        <span class="visually-hidden">"Note"</span>
+                        <input type="text" name="note" required placeholder="Add what you see or did…"
+                            prop:value=note on:input=move |ev| note.set(event_target_value(&ev))/>
+                    </label>
+                    <button type="submit" class="button">"Add note"</button>
+                </form>
+            })}
+        </section>
+    }
+    .into_any();
+    view! {
+        {header}
+        {move || error.get().map(|e| view! { <p class="form-error callout" role="alert">{e.message}</p> })}
+        <div class="grid-2">{facts}{lifecycle}</div>
+        {links_section}
+        {timeline_section}
+    }
+    .into_any()
+}
+
+fn relation_label(r: LinkRelation) -> &'static str {
+    match r {
+        LinkRelation::CausedBy => "Cause",
+        LinkRelation::FixedBy => "Fix",
+    }
+}
+
+#[component]
+fn DeploymentLine(d: portolan_api::Deployment) -> impl IntoView {
+    let when = d.finished_at.or(d.started_at).unwrap_or(d.created_at);
+    view! {
+        <span class="deployment-line">
+            <a href=format!("/services/{}", d.service.slug)>{d.service.name.clone()}</a>
+            " "<code>{d.version.clone()}</code>" → "
+            <span class=if d.environment.is_production { "env env-prod" } else { "env" }>{d.environment.name.clone()}</span>
+            " "<StatusBadge status=d.status/>
+            " "<time class="muted" datetime=format::machine(when)>{format::datetime(when)}</time>
+        </span>
+    }
+}
