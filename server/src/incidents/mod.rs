@@ -7,6 +7,7 @@
 //! Every change writes the timeline and the audit log in its own transaction, with the incident
 //! row locked; `expected_version` refuses an edit made on a stale copy.
 
+pub mod changes;
 pub mod model;
 pub mod repo;
 pub mod routes;
