@@ -12,6 +12,7 @@ pub mod deployments;
 pub mod environments;
 pub mod error;
 pub mod incidents;
+pub mod webhooks;
 
 pub use audit::*;
 pub use auth::*;
@@ -20,6 +21,7 @@ pub use deployments::*;
 pub use environments::*;
 pub use error::*;
 pub use incidents::*;
+pub use webhooks::*;
 
 use serde::{Deserialize, Serialize};
 

@@ -399,6 +399,9 @@ pub enum Rule {
     Person,
     /// This permission, from a person's roles or a token's scope.
     Needs(Permission),
+    /// An alert sender (`/api/v1/webhooks/…`): not for people or tokens. The request reaches the
+    /// handler, which authenticates the sender with its own secret and refuses everyone else.
+    Webhook,
 }
 
 /// Why a request is refused.
@@ -421,6 +424,7 @@ pub fn role_list(p: Permission) -> String {
 /// The decision, with a reason a person understands.
 pub fn authorize(caller: &Caller, rule: Rule) -> Result<(), Denied> {
     match (caller, rule) {
+        (_, Rule::Webhook) => Ok(()),
         (Caller::Anonymous, _) => Err(Denied::SignInFirst),
         (Caller::Person { .. }, Rule::Person) => Ok(()),
         (Caller::Token { .. }, Rule::Person) => Err(Denied::Forbidden(
@@ -553,6 +557,8 @@ pub fn rule(method: &Method, route: &str) -> Option<Rule> {
         ("POST", "/api/v1/incidents" | "/api/v1/incidents/{id}/notes") => needs(IncidentsDeclare),
         ("PATCH", "/api/v1/incidents/{id}") => needs(IncidentsWrite),
         ("POST", "/api/v1/incidents/{id}/transition") => needs(IncidentsWrite),
+
+        ("POST", "/api/v1/webhooks/alertmanager" | "/api/v1/webhooks/pagerduty") => Rule::Webhook,
 
         _ => return None,
     })
@@ -721,6 +727,30 @@ pub(crate) mod tests {
             .is_err()
         );
         assert!(authorize(&t(&Scope::ALL, &["admin"]), Rule::Person).is_err());
+    }
+
+    #[test]
+    fn alert_senders_are_judged_by_their_handler_alone() {
+        // Whoever calls, the request reaches the handler, which checks the sender's own secret.
+        for caller in [
+            Caller::Anonymous,
+            Caller::Person {
+                access: access(&["admin"]),
+            },
+            Caller::Token {
+                scopes: Scope::ALL.into_iter().collect(),
+                owner: access(&["admin"]),
+            },
+        ] {
+            assert_eq!(authorize(&caller, Rule::Webhook), Ok(()), "{caller:?}");
+        }
+        for path in [
+            "/api/v1/webhooks/alertmanager",
+            "/api/v1/webhooks/pagerduty",
+        ] {
+            assert_eq!(rule(&Method::POST, path), Some(Rule::Webhook));
+            assert_eq!(rule(&Method::GET, path), None, "only POST");
+        }
     }
 
     #[test]

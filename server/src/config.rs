@@ -27,6 +27,12 @@ pub struct Config {
     pub dev_sign_in: bool,
     /// Roles given by group membership (`PORTOLAN_GROUP_ROLES`).
     pub group_roles: crate::access::GroupRoles,
+    /// The bearer token Alertmanager sends to `POST /api/v1/webhooks/alertmanager`
+    /// (`PORTOLAN_ALERTMANAGER_TOKEN`); `None`: that endpoint answers 503.
+    pub alertmanager_token: Option<Secret>,
+    /// The signing secret of the PagerDuty webhook subscription, for
+    /// `POST /api/v1/webhooks/pagerduty` (`PORTOLAN_PAGERDUTY_SECRET`); `None`: 503.
+    pub pagerduty_secret: Option<Secret>,
 }
 
 impl Default for Config {
@@ -45,6 +51,8 @@ impl Default for Config {
             production: false,
             dev_sign_in: false,
             group_roles: Default::default(),
+            alertmanager_token: None,
+            pagerduty_secret: None,
         }
     }
 }
@@ -120,6 +128,8 @@ impl std::fmt::Debug for Config {
             .field("production", &self.production)
             .field("dev_sign_in", &self.dev_sign_in)
             .field("group_roles", &self.group_roles)
+            .field("alertmanager_token", &self.alertmanager_token)
+            .field("pagerduty_secret", &self.pagerduty_secret)
             .finish()
     }
 }
@@ -193,6 +203,7 @@ impl Config {
         if let Some(o) = oidc.as_mut() {
             o.graph = graph;
         }
+        let webhooks = webhook_settings(&env)?;
         Ok(Self {
             addr,
             database_url,
@@ -204,6 +215,8 @@ impl Config {
             production: access.production,
             dev_sign_in: access.dev_sign_in,
             group_roles: access.group_roles,
+            alertmanager_token: webhooks.alertmanager_token,
+            pagerduty_secret: webhooks.pagerduty_secret,
         })
     }
 
@@ -311,30 +324,11 @@ fn oidc_settings(
         env("PORTOLAN_OIDC_TENANT").map(|t| format!("https://login.microsoftonline.com/{t}/v2.0"))
     });
     let client_id = env("PORTOLAN_OIDC_CLIENT_ID");
-    let secret = match (
-        env("PORTOLAN_OIDC_CLIENT_SECRET"),
-        env("PORTOLAN_OIDC_CLIENT_SECRET_FILE"),
-    ) {
-        (Some(s), None) => Some(s),
-        (None, Some(path)) => Some(
-            std::fs::read_to_string(&path)
-                .map_err(|e| {
-                    config_error(
-                        "PORTOLAN_OIDC_CLIENT_SECRET_FILE",
-                        format!("cannot read {path}: {e}"),
-                    )
-                })?
-                .trim()
-                .to_string(),
-        ),
-        (Some(_), Some(_)) => {
-            return Err(config_error(
-                "PORTOLAN_OIDC_CLIENT_SECRET",
-                "set either PORTOLAN_OIDC_CLIENT_SECRET or PORTOLAN_OIDC_CLIENT_SECRET_FILE, not both",
-            ));
-        }
-        (None, None) => None,
-    };
+    let secret = secret_setting(
+        env,
+        "PORTOLAN_OIDC_CLIENT_SECRET",
+        "PORTOLAN_OIDC_CLIENT_SECRET_FILE",
+    )?;
     let (issuer, client_id, secret) = match (issuer, client_id, secret) {
         (None, None, None) => return Ok(None),
         (Some(i), Some(c), Some(s)) => (i, c, s),
@@ -368,6 +362,74 @@ fn oidc_settings(
         public_url,
         graph: None,
     }))
+}
+
+/// A secret given either in `name` or in the file named by `file_name` (without the file's
+/// surrounding white space), not both.
+fn secret_setting(
+    env: &dyn Fn(&str) -> Option<String>,
+    name: &'static str,
+    file_name: &'static str,
+) -> Result<Option<String>, ConfigError> {
+    match (env(name), env(file_name)) {
+        (Some(s), None) => Ok(Some(s)),
+        (None, Some(path)) => Ok(Some(
+            std::fs::read_to_string(&path)
+                .map_err(|e| config_error(file_name, format!("cannot read {path}: {e}")))?
+                .trim()
+                .to_string(),
+        )),
+        (Some(_), Some(_)) => Err(config_error(
+            name,
+            format!("set either {name} or {file_name}, not both"),
+        )),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The shortest webhook secret accepted: anything shorter could be guessed.
+pub const MIN_WEBHOOK_SECRET: usize = 16;
+
+/// The secrets of the alert receivers (read through `env`): each one turns its endpoint on.
+fn webhook_settings(env: &dyn Fn(&str) -> Option<String>) -> Result<WebhookSecrets, ConfigError> {
+    let checked = |name: &'static str,
+                   file_name: &'static str|
+     -> Result<Option<Secret>, ConfigError> {
+        let Some(value) = secret_setting(env, name, file_name)? else {
+            return Ok(None);
+        };
+        // Never shown: only what is wrong with it.
+        if value.chars().count() < MIN_WEBHOOK_SECRET {
+            return Err(config_error(
+                name,
+                format!(
+                    "the secret is too short to be safe; use at least {MIN_WEBHOOK_SECRET} random characters (32 or more is better)"
+                ),
+            ));
+        }
+        if !value.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(config_error(
+                name,
+                "the secret must be printable ASCII without spaces (it travels in an HTTP header or keys a signature)",
+            ));
+        }
+        Ok(Some(Secret(value)))
+    };
+    Ok(WebhookSecrets {
+        alertmanager_token: checked(
+            "PORTOLAN_ALERTMANAGER_TOKEN",
+            "PORTOLAN_ALERTMANAGER_TOKEN_FILE",
+        )?,
+        pagerduty_secret: checked(
+            "PORTOLAN_PAGERDUTY_SECRET",
+            "PORTOLAN_PAGERDUTY_SECRET_FILE",
+        )?,
+    })
+}
+
+struct WebhookSecrets {
+    alertmanager_token: Option<Secret>,
+    pagerduty_secret: Option<Secret>,
 }
 
 /// The Graph lookup of groups (read through `env`). `PORTOLAN_GRAPH_URL` is checked whenever it
@@ -688,6 +750,78 @@ mod tests {
         assert!(shown.contains("graph.microsoft.com"), "{shown}");
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(!Config::default().graph_groups());
+    }
+
+    #[test]
+    fn webhook_secrets_are_optional_checked_and_never_shown() {
+        let none = webhook_settings(&settings(&[])).expect("nothing set");
+        assert!(none.alertmanager_token.is_none() && none.pagerduty_secret.is_none());
+        let on = webhook_settings(&settings(&[
+            ("PORTOLAN_ALERTMANAGER_TOKEN", "am-0123456789abcdef"),
+            ("PORTOLAN_PAGERDUTY_SECRET", "pd-0123456789abcdef"),
+        ]))
+        .expect("both");
+        assert_eq!(
+            on.alertmanager_token.as_ref().map(Secret::expose),
+            Some("am-0123456789abcdef")
+        );
+        assert_eq!(
+            on.pagerduty_secret.as_ref().map(Secret::expose),
+            Some("pd-0123456789abcdef")
+        );
+        let config = Config {
+            alertmanager_token: on.alertmanager_token,
+            pagerduty_secret: on.pagerduty_secret,
+            ..Config::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(
+            shown.contains("alertmanager_token: Some(REDACTED)"),
+            "{shown}"
+        );
+        assert!(!shown.contains("0123456789abcdef"), "{shown}");
+
+        for (value, words) in [
+            ("hunter2", "too short"),
+            ("hunter2 hunter2 hunter2", "printable ASCII without spaces"),
+        ] {
+            let err = webhook_settings(&|name: &str| {
+                (name == "PORTOLAN_PAGERDUTY_SECRET").then(|| value.to_string())
+            })
+            .err()
+            .expect("refused");
+            assert_eq!(err.setting, "PORTOLAN_PAGERDUTY_SECRET");
+            assert!(err.message.contains(words), "{}", err.message);
+            assert!(!err.message.contains("hunter2"), "{}", err.message);
+        }
+        let err = webhook_settings(&settings(&[
+            ("PORTOLAN_ALERTMANAGER_TOKEN", "am-0123456789abcdef"),
+            ("PORTOLAN_ALERTMANAGER_TOKEN_FILE", "/nowhere"),
+        ]))
+        .err()
+        .expect("both ways");
+        assert!(err.message.contains("not both"), "{}", err.message);
+        let err = webhook_settings(&settings(&[(
+            "PORTOLAN_ALERTMANAGER_TOKEN_FILE",
+            "/nowhere/portolan-token",
+        )]))
+        .err()
+        .expect("no such file");
+        assert_eq!(err.setting, "PORTOLAN_ALERTMANAGER_TOKEN_FILE");
+
+        let file = std::env::temp_dir().join(format!("portolan-am-token-{}", std::process::id()));
+        std::fs::write(&file, "am-from-a-file-0123456789\n").expect("write");
+        let path = file.display().to_string();
+        let from_file = webhook_settings(&|name: &str| {
+            (name == "PORTOLAN_ALERTMANAGER_TOKEN_FILE").then(|| path.clone())
+        })
+        .expect("read");
+        let _ = std::fs::remove_file(&file);
+        assert_eq!(
+            from_file.alertmanager_token.as_ref().map(Secret::expose),
+            Some("am-from-a-file-0123456789"),
+            "the file's end of line is not part of the secret"
+        );
     }
 
     #[test]

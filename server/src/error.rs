@@ -30,6 +30,12 @@ pub enum AppError {
     /// The request refers to something that does not exist or cannot be used (422).
     #[error("{0}")]
     Unprocessable(String),
+    /// The request body is larger than the endpoint takes (413).
+    #[error("{0}")]
+    TooLarge(String),
+    /// The endpoint is switched off by the configuration; the message names the setting (503).
+    #[error("{0}")]
+    Unavailable(String),
     /// Anything else: a bug or an outage. Logged, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -55,6 +61,8 @@ impl AppError {
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
+            Self::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -107,6 +115,12 @@ fn constraint_error(constraint: &str) -> Option<AppError> {
             AppError::field("finished_at", "must not be before started_at")
         }
         "deployment_changes_pkey" => AppError::field("changes", "the same sha appears twice"),
+        // Reopening an incident while a newer one opened by the same alert is open.
+        "incidents_live_external_key" => AppError::Conflict(
+            "another open incident follows the same alert; merge this one into it instead of \
+             reopening it"
+                .into(),
+        ),
         _ => return None,
     };
     Some(e)
@@ -145,7 +159,9 @@ impl IntoResponse for AppError {
             | Self::Forbidden(m)
             | Self::NotFound(m)
             | Self::Conflict(m)
-            | Self::Unprocessable(m) => (m, vec![]),
+            | Self::Unprocessable(m)
+            | Self::TooLarge(m)
+            | Self::Unavailable(m) => (m, vec![]),
         };
         let body = ErrorBody {
             error: ErrorDetail {

@@ -47,23 +47,38 @@ where
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        let message = inner.to_string();
-        // Strip serde's " at line 1 column 5" tail: the path says where.
-        let message = match message.find(" at line ") {
-            Some(i) => message[..i].to_string(),
-            None => message,
-        };
-        if inner.is_syntax() || inner.is_eof() {
-            AppError::BadRequest(format!("the body is not valid JSON: {message}"))
-        } else if path == "." {
-            AppError::field("body", message)
-        } else {
-            AppError::field(path, message)
-        }
-    })
+    serde_path_to_error::deserialize(de).map_err(|err| path_error(err, None))
+}
+
+/// Reads one part of a document parsed before (`at` is where it sits, e.g. `event.data`); a
+/// rejection names the bad field by its whole path (`event.data.id`), as [`parse_json`] does.
+pub fn parse_value_at<T: DeserializeOwned>(
+    value: &serde_json::Value,
+    at: &str,
+) -> Result<T, AppError> {
+    serde_path_to_error::deserialize(value).map_err(|err| path_error(err, Some(at)))
+}
+
+fn path_error(err: serde_path_to_error::Error<serde_json::Error>, at: Option<&str>) -> AppError {
+    let path = match (err.path().to_string(), at) {
+        (p, Some(at)) if p == "." => at.to_string(),
+        (p, Some(at)) => format!("{at}.{p}"),
+        (p, None) => p,
+    };
+    let inner = err.into_inner();
+    let message = inner.to_string();
+    // Strip serde's " at line 1 column 5" tail: the path says where.
+    let message = match message.find(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message,
+    };
+    if inner.is_syntax() || inner.is_eof() {
+        AppError::BadRequest(format!("the body is not valid JSON: {message}"))
+    } else if path == "." {
+        AppError::field("body", message)
+    } else {
+        AppError::field(path, message)
+    }
 }
 
 /// Query string. A rejection names the bad parameter in the error envelope.

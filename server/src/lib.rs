@@ -18,6 +18,7 @@ pub mod pagination;
 pub mod respond;
 pub mod seed;
 pub mod validate;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -76,6 +77,8 @@ impl AppState {
         (name = "environments", description = "The pipeline of environments and what runs where"),
         (name = "deployments", description = "Deployments and the commits they carry"),
         (name = "incidents", description = "Incidents, their lifecycle and timeline"),
+        (name = "webhooks", description = "Alerts open, update and resolve incidents: receivers for \
+            Alertmanager and PagerDuty, each authenticated by its own secret"),
         (name = "audit", description = "The append-only, hash-chained record of every change"),
         (name = "auth", description = "Who is signed in, and API tokens")
     ),
@@ -113,6 +116,26 @@ impl utoipa::Modify for Security {
                  (csrf_token in GET /api/v1/me).",
             ))),
         );
+        components.add_security_scheme(
+            "alertmanager_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The Alertmanager receiver's token (PORTOLAN_ALERTMANAGER_TOKEN), sent by \
+                         webhook_config's http_config.authorization.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "pagerduty_signature",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-PagerDuty-Signature",
+                "v1=<hex HMAC-SHA256 of the raw body under PORTOLAN_PAGERDUTY_SECRET>; several, \
+                 separated by commas, while a secret is rotated.",
+            ))),
+        );
         doc.security = Some(vec![
             utoipa::openapi::security::SecurityRequirement::new("api_token", Vec::<String>::new()),
             utoipa::openapi::security::SecurityRequirement::new("session", Vec::<String>::new()),
@@ -127,6 +150,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(environments::routes::router())
         .merge(deployments::routes::router())
         .merge(incidents::routes::router())
+        .merge(webhooks::routes::router())
         .merge(audit::routes::router())
         .merge(auth::routes::api_router())
         .split_for_parts()

@@ -8,6 +8,7 @@
 //! row locked; `expected_version` refuses an edit made on a stale copy.
 
 pub mod candidates;
+pub mod changes;
 pub mod links;
 pub mod model;
 pub mod repo;

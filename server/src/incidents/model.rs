@@ -73,6 +73,16 @@ pub struct Times {
 }
 
 impl Times {
+    /// The times of an incident as it stands.
+    pub fn of(i: &portolan_api::Incident) -> Self {
+        Self {
+            started_at: i.started_at,
+            detected_at: i.detected_at,
+            mitigated_at: i.mitigated_at,
+            resolved_at: i.resolved_at,
+        }
+    }
+
     /// Every problem, by field: none in the future, and started ≤ detected ≤ mitigated ≤
     /// resolved wherever both are known (impact is noticed after it starts, and stops before, or
     /// when, the incident is resolved).

@@ -199,6 +199,28 @@ pub async fn update(conn: &mut PgConnection, id: i64, f: &Fields<'_>) -> AppResu
     Ok(())
 }
 
+/// Sets the severity alone (an alert or a priority changed it).
+pub async fn set_severity(conn: &mut PgConnection, id: i64, severity: Severity) -> AppResult<()> {
+    sqlx::query(
+        "UPDATE incidents SET severity = $2, updated_at = now(), version = version + 1
+          WHERE id = $1",
+    )
+    .bind(id)
+    .bind(severity.level())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Marks the incident changed (its services, say), so that a stale edit is refused.
+pub async fn touch(conn: &mut PgConnection, id: i64) -> AppResult<()> {
+    sqlx::query("UPDATE incidents SET updated_at = now(), version = version + 1 WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Moves the incident to `state` with the times that move set.
 pub async fn set_state(
     conn: &mut PgConnection,
@@ -253,7 +275,7 @@ pub async fn person_id(conn: &mut PgConnection, key: &str) -> AppResult<Option<i
     )
 }
 
-/// Adds to the timeline.
+/// Adds to the timeline; returns the new entry's id.
 pub async fn event(
     conn: &mut PgConnection,
     incident_id: i64,
@@ -261,10 +283,10 @@ pub async fn event(
     kind: &str,
     actor: &Actor,
     text: &str,
-) -> AppResult<()> {
-    sqlx::query(
+) -> AppResult<i64> {
+    Ok(sqlx::query_scalar(
         "INSERT INTO incident_events (incident_id, at, kind, actor_id, actor_name, text)
-         VALUES ($1, COALESCE($2, now()), $3, $4, $5, $6)",
+         VALUES ($1, COALESCE($2, now()), $3, $4, $5, $6) RETURNING id",
     )
     .bind(incident_id)
     .bind(at)
@@ -272,18 +294,35 @@ pub async fn event(
     .bind(&actor.id)
     .bind(&actor.name)
     .bind(text)
-    .execute(conn)
-    .await?;
-    Ok(())
+    .fetch_one(conn)
+    .await?)
 }
 
 /// The whole timeline, in the order things happened.
 pub async fn timeline(conn: &mut PgConnection, incident_id: i64) -> AppResult<Vec<TimelineEntry>> {
+    timeline_where(conn, incident_id, None).await
+}
+
+/// These entries of one timeline, in the order things happened.
+pub async fn entries(
+    conn: &mut PgConnection,
+    incident_id: i64,
+    ids: &[i64],
+) -> AppResult<Vec<TimelineEntry>> {
+    timeline_where(conn, incident_id, Some(ids)).await
+}
+
+async fn timeline_where(
+    conn: &mut PgConnection,
+    incident_id: i64,
+    ids: Option<&[i64]>,
+) -> AppResult<Vec<TimelineEntry>> {
     let rows: Vec<(i64, OffsetDateTime, String, String, String)> = sqlx::query_as(
         "SELECT id, at, kind, actor_name, text FROM incident_events
-          WHERE incident_id = $1 ORDER BY at, id",
+          WHERE incident_id = $1 AND ($2::bigint[] IS NULL OR id = ANY($2)) ORDER BY at, id",
     )
     .bind(incident_id)
+    .bind(ids)
     .fetch_all(conn)
     .await?;
     Ok(rows

@@ -15,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::model::{self, Move, Times};
-use super::repo;
+use super::{changes, repo};
 use crate::AppState;
 use crate::audit::{self, Actor, repo::Change};
 use crate::catalog::repo as catalog_repo;
@@ -197,8 +197,9 @@ async fn declare_incident(
     };
     problems.finish()?;
     let severity = severity.ok_or_else(|| AppError::field("severity", "missing"))?;
-    let id = repo::insert(
+    let incident = changes::open(
         &mut tx,
+        &actor,
         &repo::NewRow {
             title: &title,
             severity,
@@ -209,32 +210,12 @@ async fn declare_incident(
             times,
             declared_by: &actor.name,
         },
-    )
-    .await?;
-    repo::set_services(&mut tx, id, &services).await?;
-    repo::event(
-        &mut tx,
-        id,
-        None,
-        "declared",
-        &actor,
-        &format!(
-            "Declared {} {}: {title}",
-            severity.label(),
-            model::reference(id)
-        ),
-    )
-    .await?;
-    let incident = repo::get(&mut tx, id).await?;
-    audit::record(
-        &mut tx,
-        &actor,
-        "incident.declare",
-        ("incident", &id.to_string()),
-        Change::created(&incident),
+        &services,
+        "Declared",
     )
     .await?;
     tx.commit().await?;
+    let id = incident.id;
     Ok(created(format!("/api/v1/incidents/{id}"), incident))
 }
 
@@ -514,19 +495,12 @@ async fn transition_incident(
         (_, None) => None,
     };
     let at = t.at.unwrap_or(now);
-    let current = Times {
-        started_at: before.started_at,
-        detected_at: before.detected_at,
-        mitigated_at: before.mitigated_at,
-        resolved_at: before.resolved_at,
-    };
-    let times = current.after_move(to, how, at);
+    let times = Times::of(&before).after_move(to, how, at);
     for (field, message) in times.problems(now) {
         // The only time this move sets is `at`'s.
         problems.add(if t.at.is_some() { "at" } else { field }, message);
     }
     problems.finish()?;
-    repo::set_state(&mut tx, id, to, merged_into, &times).await?;
     let mut text = match (how, merged_into) {
         (Move::Reopen, _) => format!("Reopened: {} → investigating", before.state.as_str()),
         (_, Some(target)) => format!("Merged into {}", model::reference(target)),
@@ -536,7 +510,6 @@ async fn transition_incident(
         text.push_str(": ");
         text.push_str(n);
     }
-    repo::event(&mut tx, id, Some(at), "state", &actor, &text).await?;
     if let Some(target) = merged_into {
         repo::event(
             &mut tx,
@@ -548,13 +521,17 @@ async fn transition_incident(
         )
         .await?;
     }
-    let after = repo::get(&mut tx, id).await?;
-    audit::record(
+    let after = changes::record_move(
         &mut tx,
         &actor,
-        "incident.transition",
-        ("incident", &id.to_string()),
-        Change::changed(&before, &after),
+        &before,
+        &changes::Moving {
+            to,
+            merged_into,
+            times,
+            at,
+            text: &text,
+        },
     )
     .await?;
     tx.commit().await?;

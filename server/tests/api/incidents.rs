@@ -6,7 +6,7 @@ use sqlx::PgPool;
 
 use crate::TestApp;
 
-fn texts(timeline: &Value) -> Vec<String> {
+pub fn texts(timeline: &Value) -> Vec<String> {
     timeline
         .as_array()
         .expect("timeline")

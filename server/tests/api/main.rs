@@ -10,6 +10,7 @@ mod incidents;
 mod permissions;
 mod platform;
 mod tokens;
+mod webhooks;
 
 use axum::Router;
 use axum::body::Body;

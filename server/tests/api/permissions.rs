@@ -19,11 +19,13 @@ const SCOPES: [&str; 4] = [
 const ANY_ROLE: &[&str] = &ROLES;
 
 /// Who may call an endpoint: people with one of `roles` (or, for `person`, anyone signed in),
-/// and tokens with one of `scopes`.
+/// and tokens with one of `scopes`; or, for `webhook`, only an alert sender with its own secret
+/// (everyone here gets 401 from the handler).
 struct Expect {
     person: bool,
     roles: &'static [&'static str],
     scopes: &'static [&'static str],
+    webhook: bool,
 }
 
 const fn roles(roles: &'static [&'static str], scopes: &'static [&'static str]) -> Expect {
@@ -31,6 +33,7 @@ const fn roles(roles: &'static [&'static str], scopes: &'static [&'static str]) 
         person: false,
         roles,
         scopes,
+        webhook: false,
     }
 }
 
@@ -45,6 +48,13 @@ fn expected(method: &str, path: &str) -> Option<Expect> {
         person: true,
         roles: &[],
         scopes: &[],
+        webhook: false,
+    };
+    const WEBHOOK: Expect = Expect {
+        person: false,
+        roles: &[],
+        scopes: &[],
+        webhook: true,
     };
     Some(match (method, path) {
         ("GET", "/api/v1/me" | "/api/v1/tokens") => PERSON,
@@ -64,6 +74,7 @@ fn expected(method: &str, path: &str) -> Option<Expect> {
         ("PATCH", "/api/v1/incidents/{id}")
         | ("POST", "/api/v1/incidents/{id}/transition")
         | ("PUT" | "DELETE", "/api/v1/incidents/{id}/links/{deployment}") => RUN_INCIDENTS,
+        ("POST", "/api/v1/webhooks/alertmanager" | "/api/v1/webhooks/pagerduty") => WEBHOOK,
         _ => return None,
     })
 }
@@ -89,7 +100,17 @@ async fn token(app: &TestApp, owner: &str, owner_roles: &[&str], scopes: &[&str]
 
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
 async fn every_endpoint_refuses_whoever_may_not_use_it(pool: PgPool) {
-    let app = TestApp::new(pool).await;
+    // The alert receivers are on, so that their handlers judge (and refuse) every caller here.
+    let config = portolan_server::config::Config {
+        alertmanager_token: Some(portolan_server::config::Secret::new(
+            "matrix-am-token-0123456789",
+        )),
+        pagerduty_secret: Some(portolan_server::config::Secret::new(
+            "matrix-pd-secret-0123456789",
+        )),
+        ..Default::default()
+    };
+    let app = TestApp::with_config(pool, config).await;
     let mut callers: Vec<(String, TestApp, Option<&str>, Option<&str>)> =
         vec![("anonymous".into(), app.anonymous(), None, None)];
     for role in ROLES {
@@ -147,7 +168,9 @@ async fn every_endpoint_refuses_whoever_may_not_use_it(pool: PgPool) {
                     (None, Some(s)) => expect.scopes.contains(s),
                 };
                 let refused = matches!(a.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN);
-                let ok = if want_allowed {
+                let ok = if expect.webhook {
+                    a.status == StatusCode::UNAUTHORIZED
+                } else if want_allowed {
                     !refused
                 } else if role.is_none() && scope.is_none() {
                     a.status == StatusCode::UNAUTHORIZED
@@ -158,7 +181,13 @@ async fn every_endpoint_refuses_whoever_may_not_use_it(pool: PgPool) {
                     wrong.push(format!(
                         "{method} {path} as {who}: {} (expected {}) {}",
                         a.status,
-                        if want_allowed { "allowed" } else { "refused" },
+                        if expect.webhook {
+                            "401 from the handler"
+                        } else if want_allowed {
+                            "allowed"
+                        } else {
+                            "refused"
+                        },
                         a.text
                     ));
                 }
