@@ -14,6 +14,7 @@ pub mod error;
 pub mod extract;
 pub mod pages;
 pub mod pagination;
+pub mod postmortems;
 pub mod respond;
 pub mod seed;
 pub mod validate;
