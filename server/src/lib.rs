@@ -15,6 +15,7 @@ pub mod extract;
 pub mod incidents;
 pub mod pages;
 pub mod pagination;
+pub mod postmortems;
 pub mod respond;
 pub mod seed;
 pub mod validate;
