@@ -12,6 +12,7 @@ pub mod deployments;
 pub mod environments;
 pub mod error;
 pub mod incidents;
+pub mod postmortems;
 pub mod webhooks;
 
 pub use audit::*;
@@ -21,6 +22,7 @@ pub use deployments::*;
 pub use environments::*;
 pub use error::*;
 pub use incidents::*;
+pub use postmortems::*;
 pub use webhooks::*;
 
 use serde::{Deserialize, Serialize};

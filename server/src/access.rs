@@ -554,6 +554,24 @@ pub fn rule(method: &Method, route: &str) -> Option<Rule> {
             | "/api/v1/incidents/{id}/link-candidates",
         ) => needs(Read),
         ("PUT" | "DELETE", "/api/v1/incidents/{id}/links/{deployment}") => needs(IncidentsWrite),
+
+        (
+            "GET",
+            "/api/v1/postmortems"
+            | "/api/v1/incidents/{id}/postmortem"
+            | "/api/v1/incidents/{id}/postmortem/revisions"
+            | "/api/v1/incidents/{id}/postmortem/export",
+        ) => needs(Read),
+        // Reading help for the editor, changing nothing.
+        ("POST", "/api/v1/postmortems/preview") => needs(Read),
+        ("POST" | "PUT", "/api/v1/incidents/{id}/postmortem") => needs(IncidentsWrite),
+        (
+            "POST",
+            "/api/v1/incidents/{id}/postmortem/review-request"
+            | "/api/v1/incidents/{id}/postmortem/publish",
+        ) => needs(IncidentsWrite),
+        // Anyone may be named a reviewer; the handler lets only the named ones decide.
+        ("POST", "/api/v1/incidents/{id}/postmortem/review") => Rule::Person,
         ("POST", "/api/v1/incidents" | "/api/v1/incidents/{id}/notes") => needs(IncidentsDeclare),
         ("PATCH", "/api/v1/incidents/{id}") => needs(IncidentsWrite),
         ("POST", "/api/v1/incidents/{id}/transition") => needs(IncidentsWrite),

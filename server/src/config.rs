@@ -33,6 +33,9 @@ pub struct Config {
     /// The signing secret of the PagerDuty webhook subscription, for
     /// `POST /api/v1/webhooks/pagerduty` (`PORTOLAN_PAGERDUTY_SECRET`); `None`: 503.
     pub pagerduty_secret: Option<Secret>,
+    /// Days after an incident is resolved by which a SEV1 or SEV2 needs a published postmortem
+    /// (`PORTOLAN_POSTMORTEM_DUE_DAYS`).
+    pub postmortem_due_days: u32,
 }
 
 impl Default for Config {
@@ -53,6 +56,7 @@ impl Default for Config {
             group_roles: Default::default(),
             alertmanager_token: None,
             pagerduty_secret: None,
+            postmortem_due_days: DEFAULT_POSTMORTEM_DUE_DAYS,
         }
     }
 }
@@ -130,6 +134,7 @@ impl std::fmt::Debug for Config {
             .field("group_roles", &self.group_roles)
             .field("alertmanager_token", &self.alertmanager_token)
             .field("pagerduty_secret", &self.pagerduty_secret)
+            .field("postmortem_due_days", &self.postmortem_due_days)
             .finish()
     }
 }
@@ -217,6 +222,7 @@ impl Config {
             group_roles: access.group_roles,
             alertmanager_token: webhooks.alertmanager_token,
             pagerduty_secret: webhooks.pagerduty_secret,
+            postmortem_due_days: postmortem_due_days(&env)?,
         })
     }
 
@@ -248,6 +254,25 @@ struct AccessSettings {
     production: bool,
     dev_sign_in: bool,
     group_roles: crate::access::GroupRoles,
+}
+
+pub const DEFAULT_POSTMORTEM_DUE_DAYS: u32 = 5;
+
+fn postmortem_due_days(env: &dyn Fn(&str) -> Option<String>) -> Result<u32, ConfigError> {
+    match env("PORTOLAN_POSTMORTEM_DUE_DAYS") {
+        None => Ok(DEFAULT_POSTMORTEM_DUE_DAYS),
+        Some(text) => text
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|d| (1..=365).contains(d))
+            .ok_or_else(|| {
+                config_error(
+                    "PORTOLAN_POSTMORTEM_DUE_DAYS",
+                    format!("'{text}' is not a number of days from 1 to 365 (default {DEFAULT_POSTMORTEM_DUE_DAYS})"),
+                )
+            }),
+    }
 }
 
 fn flag(env: &dyn Fn(&str) -> Option<String>, name: &'static str) -> Result<bool, ConfigError> {
@@ -619,6 +644,20 @@ mod tests {
 
     #[test]
     fn development_sign_in_is_explicit_and_never_in_production() {
+        assert_eq!(postmortem_due_days(&settings(&[])).expect("default"), 5);
+        assert_eq!(
+            postmortem_due_days(&settings(&[("PORTOLAN_POSTMORTEM_DUE_DAYS", " 10 ")]))
+                .expect("10"),
+            10
+        );
+        for bad in [
+            settings(&[("PORTOLAN_POSTMORTEM_DUE_DAYS", "0")]),
+            settings(&[("PORTOLAN_POSTMORTEM_DUE_DAYS", "a week")]),
+            settings(&[("PORTOLAN_POSTMORTEM_DUE_DAYS", "400")]),
+        ] {
+            let err = postmortem_due_days(&bad).expect_err("refused");
+            assert_eq!(err.setting, "PORTOLAN_POSTMORTEM_DUE_DAYS");
+        }
         let off = access_settings(&settings(&[])).expect("nothing set");
         assert!(!off.dev_sign_in && !off.production && off.group_roles.is_empty());
         let on = access_settings(&settings(&[("PORTOLAN_DEV_SIGN_IN", "true")])).expect("on");

@@ -80,6 +80,7 @@ impl AppState {
         (name = "incidents", description = "Incidents, their lifecycle and timeline"),
         (name = "webhooks", description = "Alerts open, update and resolve incidents: receivers for \
             Alertmanager and PagerDuty, each authenticated by its own secret"),
+        (name = "postmortems", description = "Blameless postmortems: writing, review, publishing"),
         (name = "audit", description = "The append-only, hash-chained record of every change"),
         (name = "auth", description = "Who is signed in, and API tokens")
     ),
@@ -152,6 +153,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(deployments::routes::router())
         .merge(incidents::routes::router())
         .merge(webhooks::routes::router())
+        .merge(postmortems::routes::router())
         .merge(audit::routes::router())
         .merge(auth::routes::api_router())
         .split_for_parts()

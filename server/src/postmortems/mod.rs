@@ -1,5 +1,9 @@
-//! Postmortem text: Markdown rendered to safe HTML and to plain text, and the blameless language
-//! check that reads the plain text. Pure functions, with no HTTP or database in them.
+//! Blameless postmortems: one per incident, in Markdown section by section, rendered sanitised
+//! ([`markdown`]), checked for language that blames people ([`language`]; it informs, never
+//! blocks), reviewed by named people against a checklist, published, and changed after that only
+//! through a new, visible revision.
 
 pub mod language;
 pub mod markdown;
+pub mod model;
+pub mod routes;

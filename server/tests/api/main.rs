@@ -9,6 +9,7 @@ mod environments;
 mod incidents;
 mod permissions;
 mod platform;
+mod postmortems;
 mod tokens;
 mod webhooks;
 

@@ -75,6 +75,14 @@ fn expected(method: &str, path: &str) -> Option<Expect> {
         | ("POST", "/api/v1/incidents/{id}/transition")
         | ("PUT" | "DELETE", "/api/v1/incidents/{id}/links/{deployment}") => RUN_INCIDENTS,
         ("POST", "/api/v1/webhooks/alertmanager" | "/api/v1/webhooks/pagerduty") => WEBHOOK,
+        ("POST" | "PUT", "/api/v1/incidents/{id}/postmortem")
+        | (
+            "POST",
+            "/api/v1/incidents/{id}/postmortem/review-request"
+            | "/api/v1/incidents/{id}/postmortem/publish",
+        ) => RUN_INCIDENTS,
+        ("POST", "/api/v1/postmortems/preview") => READ,
+        ("POST", "/api/v1/incidents/{id}/postmortem/review") => PERSON,
         _ => return None,
     })
 }
