@@ -548,6 +548,7 @@ pub fn rule(method: &Method, route: &str) -> Option<Rule> {
         (
             "GET",
             "/api/v1/incidents"
+            | "/api/v1/people"
             | "/api/v1/incidents/{id}"
             | "/api/v1/incidents/{id}/timeline"
             | "/api/v1/incidents/{id}/links"

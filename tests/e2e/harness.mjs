@@ -380,3 +380,24 @@ export async function getJson(baseUrl, pathAndQuery, session) {
     throw new Error(`GET ${pathAndQuery}: not JSON: ${body.slice(0, 500)}`);
   }
 }
+
+/**
+ * A change through the API as a signed-in person (from signIn), with the session's CSRF token;
+ * asserts it succeeded and returns the JSON answer.
+ */
+export async function sendJson(baseUrl, session, method, pathAndQuery, body) {
+  const me = await getJson(baseUrl, '/api/v1/me', session);
+  const res = await fetch(new URL(pathAndQuery, baseUrl), {
+    method,
+    headers: {
+      cookie: session.cookie,
+      'x-csrf-token': me.csrf_token,
+      'content-type': 'application/json',
+      accept: 'application/json',
+    },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  assert.ok(res.ok, `${method} ${pathAndQuery}: HTTP ${res.status}: ${text.slice(0, 500)}`);
+  return JSON.parse(text);
+}

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 
 import {
   assertNoErrors,
-  getJson,
+  sendJson,
   launchBrowser,
   newPage,
   screenshot,
@@ -20,23 +20,7 @@ import {
 let browser;
 let portolan;
 
-/** A change through the API as a signed-in person (the session's CSRF token included). */
-async function change(session, method, path, body) {
-  const me = await getJson(portolan.baseUrl, '/api/v1/me', session);
-  const res = await fetch(new URL(path, portolan.baseUrl), {
-    method,
-    headers: {
-      cookie: session.cookie,
-      'x-csrf-token': me.csrf_token,
-      'content-type': 'application/json',
-      accept: 'application/json',
-    },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  assert.ok(res.ok, `${method} ${path}: HTTP ${res.status}: ${text}`);
-  return JSON.parse(text);
-}
+const change = (session, method, path, body) => sendJson(portolan.baseUrl, session, method, path, body);
 
 describe('Incidents', { timeout: 600_000 }, () => {
   before(async () => {

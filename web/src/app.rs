@@ -15,6 +15,7 @@ use crate::pages::{
     environments::EnvironmentsPage,
     incidents::{IncidentPage, IncidentsPage},
     not_found::NotFoundPage,
+    postmortem::PostmortemPage,
     service::ServicePage,
     tokens::TokensPage,
 };
@@ -88,6 +89,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/deployments") view=DeploymentsPage/>
                     <Route path=path!("/incidents") view=IncidentsPage/>
                     <Route path=path!("/incidents/:id") view=IncidentPage/>
+                    <Route path=path!("/incidents/:id/postmortem") view=PostmortemPage/>
                     <Route path=path!("/audit") view=AuditPage/>
                     <Route path=path!("/settings/tokens") view=TokensPage/>
                 </Routes>

@@ -180,3 +180,39 @@ pub fn set_status(code: u16) {
     #[cfg(not(feature = "ssr"))]
     let _ = code;
 }
+
+/// The signed-in person, as the app provides them.
+pub type MeResource = Resource<Result<portolan_api::Me, ClientError>>;
+
+pub fn use_me() -> Option<MeResource> {
+    use_context::<MeResource>()
+}
+
+/// The session's CSRF token, for a change about to be sent.
+pub fn csrf(me: Option<MeResource>) -> String {
+    me.and_then(|m| m.get_untracked())
+        .and_then(Result::ok)
+        .map(|m| m.csrf_token)
+        .unwrap_or_default()
+}
+
+/// Sends a change, then reloads the page's data on success, or puts why it was refused into
+/// `error`.
+pub fn acting(
+    error: RwSignal<Option<ClientError>>,
+    reload: impl Fn() + Send + Sync + Copy + 'static,
+) -> StoredValue<impl Fn(crate::api::Change) + Send + Sync + 'static> {
+    let api = crate::api::use_api();
+    StoredValue::new(move |change: crate::api::Change| {
+        let sent = api.send::<serde_json::Value>(change);
+        leptos::task::spawn_local(async move {
+            match sent.await {
+                Ok(_) => {
+                    error.set(None);
+                    reload();
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    })
+}

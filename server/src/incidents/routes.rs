@@ -34,6 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(transition_incident))
         .routes(routes!(get_timeline))
         .routes(routes!(add_note))
+        .routes(routes!(list_people))
         .merge(super::links::router())
 }
 
@@ -600,4 +601,46 @@ async fn add_note(
     .await?;
     tx.commit().await?;
     Ok(created(format!("/api/v1/incidents/{id}/timeline"), entry))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PeopleQuery {
+    /// Part of a name or e-mail address.
+    q: Option<String>,
+}
+
+/// People who have signed in to Portolan, by name: to name a commander or reviewers.
+#[utoipa::path(get, path = "/api/v1/people", tag = "incidents", params(PeopleQuery),
+    responses((status = 200, body = Vec<portolan_api::PersonRef>)))]
+async fn list_people(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<PeopleQuery>,
+) -> AppResult<Json<Vec<portolan_api::PersonRef>>> {
+    let pattern =
+        q.q.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                format!(
+                    "%{}%",
+                    s.replace('\\', "\\\\")
+                        .replace('%', "\\%")
+                        .replace('_', "\\_")
+                )
+            });
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT tenant_id || ':' || object_id, display_name FROM users
+          WHERE $1::text IS NULL OR display_name ILIKE $1 OR email ILIKE $1
+          ORDER BY display_name, id LIMIT 200",
+    )
+    .bind(pattern)
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|(id, name)| portolan_api::PersonRef { id, name })
+            .collect(),
+    ))
 }

@@ -12,26 +12,16 @@ use portolan_api::{
 
 use super::{page_url, param};
 use crate::api::{Change, ClientError, api_url, use_api};
-use crate::components::{EmptyState, ErrorState, Loading, Pager, StatusBadge, set_status};
+use crate::components::{
+    EmptyState, ErrorState, Loading, Pager, StatusBadge, acting, csrf, set_status, use_me,
+};
 use crate::format;
-
-/// The signed-in person, as the app provides them.
-fn use_me() -> Option<Resource<Result<Me, ClientError>>> {
-    use_context::<Resource<Result<Me, ClientError>>>()
-}
 
 /// Whether the signed-in person holds `permission` (false while unknown).
 fn can(me: Option<Resource<Result<Me, ClientError>>>, permission: &'static str) -> bool {
     me.and_then(|m| m.get())
         .and_then(Result::ok)
         .is_some_and(|m| m.can(permission))
-}
-
-fn csrf(me: Option<Resource<Result<Me, ClientError>>>) -> String {
-    me.and_then(|m| m.get_untracked())
-        .and_then(Result::ok)
-        .map(|m| m.csrf_token)
-        .unwrap_or_default()
 }
 
 pub fn state_label(s: IncidentState) -> &'static str {
@@ -387,21 +377,8 @@ fn IncidentView(
     let me = use_me();
     let i = data.incident;
     let id = i.id;
-    let api = use_api();
     let error = RwSignal::new(None::<ClientError>);
-    // Sends a change, then reloads the page's data (or shows why it was refused).
-    let act = StoredValue::new(move |change: Change| {
-        let sent = api.send::<serde_json::Value>(change);
-        leptos::task::spawn_local(async move {
-            match sent.await {
-                Ok(_) => {
-                    error.set(None);
-                    reload();
-                }
-                Err(e) => error.set(Some(e)),
-            }
-        });
-    });
+    let act = acting(error, reload);
     let moves = i.moves.clone();
     let move_to = RwSignal::new(
         moves
@@ -426,6 +403,9 @@ fn IncidentView(
                     <IncidentStateBadge state=i.state/>
                     {i.merged_into.map(|m| view! { <a href=format!("/incidents/{m}")>{format!("merged into INC-{m}")}</a> })}
                 </p>
+            </div>
+            <div class="page-actions">
+                <a class="button button-secondary" href=format!("/incidents/{id}/postmortem")>"Postmortem"</a>
             </div>
         </header>
     }

@@ -6,6 +6,7 @@ pub mod deployments;
 pub mod environments;
 pub mod incidents;
 pub mod not_found;
+pub mod postmortem;
 pub mod service;
 pub mod tokens;
 
