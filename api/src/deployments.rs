@@ -66,6 +66,17 @@ impl DeploymentKind {
     }
 }
 
+/// An incident a deployment is linked to, and how.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IncidentLinkRef {
+    pub incident_id: i64,
+    /// `INC-<id>`.
+    pub reference: String,
+    /// `caused_by` or `fixed_by`.
+    pub relation: String,
+}
+
 /// A commit a deployment carries to its environment for the first time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -98,6 +109,9 @@ pub struct Deployment {
     pub source: String,
     pub external_id: Option<String>,
     pub changes: Vec<Change>,
+    /// Incidents a person linked this deployment to, as their cause or their fix.
+    #[serde(default)]
+    pub incidents: Vec<IncidentLinkRef>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]

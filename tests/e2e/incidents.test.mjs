@@ -77,6 +77,22 @@ describe('Incidents', { timeout: 600_000 }, () => {
     await linked.waitFor();
     assert.match(await linked.innerText(), /9\.9\.9-e2e/);
 
+    // Everywhere it belongs: the catalog marks the service while the incident is open, the
+    // service page lists the incident, the deployments feed marks the deployment as its cause.
+    const look = await newPage(browser, { session: developer });
+    await look.goto(`${portolan.baseUrl}/?q=checkout`);
+    await look.locator('tr[data-service="checkout-api"] .open-incident').waitFor();
+    assert.match(await look.locator('tr[data-service="checkout-api"] .open-incident').innerText(), new RegExp(`INC-${id} SEV2`));
+    await look.goto(`${portolan.baseUrl}/services/checkout-api`);
+    await look.locator('.service-incidents li', { hasText: 'Checkout returns 502s' }).waitFor();
+    await look.goto(`${portolan.baseUrl}/deployments?service=checkout-api`);
+    const mark = look.locator(`.feed-item[data-deployment="${shipped.id}"] [data-incident-link="caused_by"]`);
+    await mark.waitFor();
+    assert.equal(await mark.innerText(), `Caused INC-${id}`);
+    await screenshot(look, 'deployments-marked');
+    assertNoErrors(look);
+    await look.close();
+
     await sre.locator('.move-form select[name="to"]').selectOption('investigating');
     await sre.locator('.move-form button[type="submit"]').click();
     await sre.waitForFunction(

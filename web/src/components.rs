@@ -148,6 +148,10 @@ pub fn DeploymentItem(
                 {d.deployed_by.clone().map(|by| view! { <span>{format!("by {by}")}</span> })}
                 {d.commit_sha.clone().map(|sha| view! { <span><code class="sha" title=sha.clone()>{format::short_sha(&sha)}</code></span> })}
                 {d.pipeline_url.clone().map(|u| view! { <a class="link-external" href=u rel="external noopener">"Pipeline"</a> })}
+                {d.incidents.iter().map(|l| {
+                    let (class, verb) = if l.relation == "caused_by" { ("badge link-caused_by", "Caused") } else { ("badge link-fixed_by", "Fixed") };
+                    view! { <a class=class href=format!("/incidents/{}", l.incident_id) data-incident-link=l.relation.clone()>{format!("{verb} {}", l.reference)}</a> }
+                }).collect_view()}
             </div>
             {(n > 0).then(|| view! {
                 <details class="commits">

@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 
 use portolan_api::{
-    Change, Deployment, DeploymentKind, DeploymentStatus, EnvironmentRef, ServiceRef,
+    Change, Deployment, DeploymentKind, DeploymentStatus, EnvironmentRef, IncidentLinkRef,
+    ServiceRef,
 };
 use sqlx::{FromRow, PgConnection};
 use time::OffsetDateTime;
@@ -34,8 +35,9 @@ struct DeploymentRow {
 }
 
 impl DeploymentRow {
-    fn into_api(self, changes: Vec<Change>) -> Deployment {
+    fn into_api(self, changes: Vec<Change>, incidents: Vec<IncidentLinkRef>) -> Deployment {
         Deployment {
+            incidents,
             id: self.id,
             service: ServiceRef {
                 slug: self.service_slug,
@@ -155,8 +157,26 @@ async fn with_changes(
           WHERE deployment_id = ANY ($1) ORDER BY deployment_id, committed_at DESC, sha",
     )
     .bind(&ids)
-    .fetch_all(conn)
+    .fetch_all(&mut *conn)
     .await?;
+    let link_rows: Vec<(i64, i64, String)> = sqlx::query_as(
+        "SELECT deployment_id, incident_id, relation FROM incident_deployments
+          WHERE deployment_id = ANY ($1) ORDER BY deployment_id, incident_id, relation",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut links: HashMap<i64, Vec<IncidentLinkRef>> = HashMap::new();
+    for (deployment_id, incident_id, relation) in link_rows {
+        links
+            .entry(deployment_id)
+            .or_default()
+            .push(IncidentLinkRef {
+                incident_id,
+                reference: format!("INC-{incident_id}"),
+                relation,
+            });
+    }
     let mut by_deployment: HashMap<i64, Vec<Change>> = HashMap::new();
     for (id, sha, author, message, committed_at) in change_rows {
         by_deployment.entry(id).or_default().push(Change {
@@ -170,7 +190,8 @@ async fn with_changes(
         .into_iter()
         .map(|r| {
             let changes = by_deployment.remove(&r.id).unwrap_or_default();
-            r.into_api(changes)
+            let incidents = links.remove(&r.id).unwrap_or_default();
+            r.into_api(changes, incidents)
         })
         .collect())
 }

@@ -237,6 +237,7 @@ mod tests {
             source: "api".into(),
             external_id: None,
             changes: vec![],
+            incidents: vec![],
             created_at: at,
             updated_at: at,
         }

@@ -42,7 +42,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct IncidentListQuery {
-    /// `open` (triage to monitoring), `ended`, or one state (`resolved`, …).
+    /// `open` (triage to monitoring), `ended`, `all` (the default), or one state (`resolved`, …).
     state: Option<String>,
     /// `sev1`…`sev4`.
     severity: Option<String>,
@@ -66,14 +66,15 @@ async fn list_incidents(
     let mut filter = repo::IncidentFilter::default();
     let mut problems = Problems::default();
     match q.state.as_deref().filter(|s| !s.is_empty()) {
-        None => {}
+        None | Some("all") => {}
         Some("open") => filter.open = Some(true),
         Some("ended") => filter.open = Some(false),
         Some(s) => {
             filter.state = problems.check(
                 "state",
-                IncidentState::parse(s)
-                    .ok_or_else(|| format!("'{s}' is not open, ended or a state ({})", states())),
+                IncidentState::parse(s).ok_or_else(|| {
+                    format!("'{s}' is not open, ended, all or a state ({})", states())
+                }),
             )
         }
     }

@@ -87,6 +87,19 @@ pub fn CatalogPage() -> impl IntoView {
             ))
         }
     });
+    // Services named by an open incident stand out.
+    let open_incidents = Resource::new(|| (), {
+        let api = api.clone();
+        move |_| {
+            api.get::<Page<portolan_api::Incident>>(api_url(
+                "incidents",
+                &[
+                    ("state", Some("open".into())),
+                    ("limit", Some("200".into())),
+                ],
+            ))
+        }
+    });
     let choices = Resource::new(|| (), {
         let api = api.clone();
         move |_| {
@@ -202,9 +215,20 @@ pub fn CatalogPage() -> impl IntoView {
         <section class="card">
             <Transition fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
+                    let burning: std::collections::BTreeMap<String, (i64, String)> = open_incidents
+                        .await
+                        .map(|p| p.items)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .rev()
+                        .flat_map(|i| {
+                            let label = format!("{} {}", i.reference, i.severity.label());
+                            i.services.into_iter().map(move |s| (s.slug, (i.id, label.clone())))
+                        })
+                        .collect();
                     match services.await {
                         Err(e) => view! { <ErrorState what="the catalog" error=e/> }.into_any(),
-                        Ok(page) => results(page, filters.get_untracked()).into_any(),
+                        Ok(page) => results(page, filters.get_untracked(), burning).into_any(),
                     }
                 })}
             </Transition>
@@ -212,7 +236,12 @@ pub fn CatalogPage() -> impl IntoView {
     }
 }
 
-fn results(page: Page<Service>, f: Filters) -> impl IntoView {
+/// The catalog table; `burning` maps a service slug to an open incident naming it.
+fn results(
+    page: Page<Service>,
+    f: Filters,
+    burning: std::collections::BTreeMap<String, (i64, String)>,
+) -> impl IntoView {
     if page.items.is_empty() {
         let filtered = f.is_filtered();
         return view! {
@@ -266,6 +295,9 @@ fn results(page: Page<Service>, f: Filters) -> impl IntoView {
                         <tr data-service=s.slug.clone()>
                             <td>
                                 <a href=format!("/services/{}", s.slug)><strong>{s.name.clone()}</strong></a>
+                                {burning.get(&s.slug).map(|(id, label)| view! {
+                                    <a class="badge open-incident" href=format!("/incidents/{id}") title="An open incident names this service">{format!("Open incident {label}")}</a>
+                                })}
                                 <div class="muted mono">{s.slug.clone()}</div>
                             </td>
                             <td data-team=s.owner_team.slug.clone()>{s.owner_team.name.clone()}</td>

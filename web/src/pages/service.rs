@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 use portolan_api::{
-    DependencyEdge, Deployment, Page, Service, ServiceDependencies, ServiceVersions,
+    DependencyEdge, Deployment, Incident, Page, Service, ServiceDependencies, ServiceVersions,
 };
 
 use crate::api::{ClientError, api_url, use_api};
@@ -13,6 +13,7 @@ use crate::components::{
     DeploymentItem, EmptyState, ErrorState, LifecycleBadge, Loading, TierBadge, set_status,
 };
 use crate::format;
+use crate::pages::incidents::{IncidentStateBadge, SeverityBadge};
 
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct ServiceData {
@@ -20,6 +21,7 @@ struct ServiceData {
     dependencies: ServiceDependencies,
     versions: ServiceVersions,
     deployments: Page<Deployment>,
+    incidents: Page<Incident>,
 }
 
 #[component]
@@ -43,8 +45,21 @@ pub fn ServicePage() -> impl IntoView {
                     ("limit", Some("15".into())),
                 ],
             ));
+            let incidents = api.get::<Page<Incident>>(api_url(
+                "incidents",
+                &[
+                    ("service", Some(slug.clone())),
+                    ("state", Some("all".into())),
+                    ("limit", Some("8".into())),
+                ],
+            ));
             async move {
                 Ok::<_, ClientError>(ServiceData {
+                    // The page stands without its incidents if they cannot be read.
+                    incidents: incidents.await.unwrap_or(Page {
+                        items: Vec::new(),
+                        next_cursor: None,
+                    }),
                     service: service.await?,
                     dependencies: dependencies.await?,
                     versions: versions.await?,
@@ -181,6 +196,28 @@ fn service_view(d: ServiceData) -> impl IntoView {
                         None => view! { <span class="muted">"Not set"</span> }.into_any(),
                     }}</dd>
                 </dl>
+            </section>
+            <section class="card" aria-labelledby="incidents-heading">
+                <header class="card-header">
+                    <h2 id="incidents-heading">"Incidents"</h2>
+                    <a href=format!("/incidents?state=all")>"All"</a>
+                </header>
+                {if d.incidents.items.is_empty() {
+                    view! { <p class="muted">"No incident has named this service."</p> }.into_any()
+                } else {
+                    view! {
+                        <ul class="service-incidents">
+                            {d.incidents.items.into_iter().map(|i| view! {
+                                <li class:open=i.state.is_open()>
+                                    <SeverityBadge severity=i.severity/>
+                                    <a href=format!("/incidents/{}", i.id)>{i.title.clone()}</a>
+                                    <IncidentStateBadge state=i.state/>
+                                    <time class="muted" datetime=format::machine(i.declared_at)>{format::datetime(i.declared_at)}</time>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }}
             </section>
             <section class="card" aria-labelledby="recent-heading">
                 <header class="card-header">
