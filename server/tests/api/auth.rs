@@ -47,22 +47,36 @@ async fn start_misbehaving(pool: PgPool) -> Stack {
 
 async fn start_provider_with(pool: PgPool, provider_args: &[&str], graph: Graph) -> Stack {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut provider = tokio::process::Command::new("node")
-        .arg(root.join("tests/oidc/provider.mjs"))
-        .args(["--port", "0", "--exit-with-stdin", "--quiet"])
-        .args(provider_args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node runs the test provider (bash tests/setup.sh installs it)");
-    let stdout = provider.stdout.take().expect("stdout");
-    let mut line = String::new();
-    tokio::io::BufReader::new(stdout)
-        .read_line(&mut line)
-        .await
-        .expect("the provider says where it is");
+    // The provider prints where it listens within a second or two. Node has been seen, rarely,
+    // to hang while starting: such a start is killed and tried again rather than waited on.
+    let mut attempts = 0;
+    let (provider, line) = loop {
+        attempts += 1;
+        let mut provider = tokio::process::Command::new("node")
+            .arg(root.join("tests/oidc/provider.mjs"))
+            .args(["--port", "0", "--exit-with-stdin", "--quiet"])
+            .args(provider_args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("node runs the test provider (bash tests/setup.sh installs it)");
+        let stdout = provider.stdout.take().expect("stdout");
+        let mut line = String::new();
+        let mut reader = tokio::io::BufReader::new(stdout);
+        let read = reader.read_line(&mut line);
+        match tokio::time::timeout(std::time::Duration::from_secs(30), read).await {
+            Ok(result) => {
+                result.expect("the provider says where it is");
+                break (provider, line);
+            }
+            Err(_) if attempts < 3 => {
+                let _ = provider.kill().await;
+            }
+            Err(_) => panic!("the test provider did not start in 30 s, {attempts} times"),
+        }
+    };
     let started: Value = serde_json::from_str(&line).expect("one JSON line");
     let issuer = started["issuer"].as_str().expect("issuer").to_string();
     let stand_in = started["graph"].as_str().expect("graph").to_string();
