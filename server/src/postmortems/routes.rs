@@ -52,7 +52,15 @@ struct Row {
     published_at: Option<OffsetDateTime>,
 }
 
-/// The postmortem of incident `id` as the API shows it, or 404.
+/// The postmortem as it is answered: its sections also rendered (sanitised) and checked by the
+/// blameless check. Both are costly on long texts, so only what is sent back gets them.
+fn shown(mut pm: Postmortem) -> Postmortem {
+    pm.rendered = model::render_all(&pm.sections);
+    pm.flags = model::flags_all(&pm.sections);
+    pm
+}
+
+/// The postmortem of incident `id` as stored (without rendering, see [`shown`]), or 404.
 async fn load(
     conn: &mut PgConnection,
     id: i64,
@@ -95,8 +103,9 @@ async fn load(
         incident_title: incident.title,
         severity: incident.severity,
         state,
-        rendered: model::render_all(&sections),
-        flags: model::flags_all(&sections),
+        // Filled in by `shown`, only for what is answered.
+        rendered: BTreeMap::new(),
+        flags: Vec::new(),
         sections,
         reviewers: reviewers
             .into_iter()
@@ -148,9 +157,9 @@ async fn get_postmortem(
     Path(id): Path<i64>,
 ) -> AppResult<Json<Postmortem>> {
     let mut conn = state.pool.acquire().await?;
-    Ok(Json(
+    Ok(Json(shown(
         load(&mut conn, id, state.config.postmortem_due_days, false).await?,
-    ))
+    )))
 }
 
 /// Start the postmortem of an incident (one per incident), as a draft.
@@ -198,7 +207,10 @@ async fn start_postmortem(
     )
     .await?;
     tx.commit().await?;
-    Ok(created(format!("/api/v1/incidents/{id}/postmortem"), pm))
+    Ok(created(
+        format!("/api/v1/incidents/{id}/postmortem"),
+        shown(pm),
+    ))
 }
 
 /// Save sections. A save that did not start from the current `version` is refused with 409 and
@@ -243,7 +255,7 @@ async fn save_postmortem(
     let mut sections = before.sections.clone();
     sections.extend(save.sections.clone());
     if sections == before.sections {
-        return Ok(Json(before));
+        return Ok(Json(shown(before)));
     }
     sqlx::query(
         "UPDATE postmortems SET sections = $2, version = version + 1, updated_at = now(),
@@ -296,7 +308,8 @@ async fn save_postmortem(
     )
     .await?;
     tx.commit().await?;
-    Ok(Json(after))
+    // Rendered once the locks are released.
+    Ok(Json(shown(after)))
 }
 
 /// Writes a postmortem change to the incident's timeline and to the audit log, in the caller's
@@ -311,11 +324,6 @@ async fn recorded(
 ) -> AppResult<()> {
     incidents_repo::event(conn, id, None, "change", actor, text).await?;
     audit::record(conn, actor, action, ("incident", &id.to_string()), change).await
-}
-
-/// The person id behind an actor, if the actor is a person who signed in.
-async fn person_of(conn: &mut PgConnection, actor: &Actor) -> AppResult<Option<i64>> {
-    incidents_repo::person_id(conn, &actor.id).await
 }
 
 /// Ask named people to review a draft. They may not include the one asking.
@@ -338,7 +346,7 @@ async fn request_review(
             before.state.as_str()
         )));
     }
-    let me = person_of(&mut tx, &actor).await?;
+    let me = incidents_repo::person_id(&mut tx, &actor.id).await?;
     let mut problems = Problems::default();
     if req.reviewers.is_empty() {
         problems.add("reviewers", "name at least one reviewer");
@@ -393,7 +401,8 @@ async fn request_review(
     )
     .await?;
     tx.commit().await?;
-    Ok(Json(after))
+    // Rendered once the locks are released.
+    Ok(Json(shown(after)))
 }
 
 /// A named reviewer approves (every review question confirmed) or asks for changes (with a
@@ -434,7 +443,7 @@ async fn review_postmortem(
             before.state.as_str()
         )));
     }
-    let me = person_of(&mut tx, &actor).await?;
+    let me = incidents_repo::person_id(&mut tx, &actor.id).await?;
     let named: Option<i64> = sqlx::query_scalar(
         "SELECT user_id FROM postmortem_reviewers WHERE incident_id = $1 AND user_id = $2",
     )
@@ -490,7 +499,8 @@ async fn review_postmortem(
     )
     .await?;
     tx.commit().await?;
-    Ok(Json(after))
+    // Rendered once the locks are released.
+    Ok(Json(shown(after)))
 }
 
 /// Publish a postmortem every named reviewer approved. It becomes revision 1.
@@ -551,7 +561,8 @@ async fn publish_postmortem(
     )
     .await?;
     tx.commit().await?;
-    Ok(Json(after))
+    // Rendered once the locks are released.
+    Ok(Json(shown(after)))
 }
 
 /// Every published revision, newest first, with why it was made.
@@ -642,7 +653,7 @@ async fn export_postmortem(
         }
     };
     let mut conn = state.pool.acquire().await?;
-    let pm = load(&mut conn, id, state.config.postmortem_due_days, false).await?;
+    let pm = shown(load(&mut conn, id, state.config.postmortem_due_days, false).await?);
     let timeline: Vec<(String, String, String)> = incidents_repo::timeline(&mut conn, id)
         .await?
         .into_iter()

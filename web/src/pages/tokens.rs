@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use portolan_api::{ApiToken, CreatedApiToken, Me, NewApiToken, TokenStatus};
 
 use crate::api::{Change, ClientError, api_url, use_api};
-use crate::components::{EmptyState, ErrorState, Loading};
+use crate::components::{EmptyState, ErrorState, Loading, csrf, use_me};
 use crate::format;
 
 /// What each scope lets a pipeline do, for the people choosing them.
@@ -41,7 +41,7 @@ fn status_view(t: &ApiToken) -> impl IntoView + use<> {
 
 #[component]
 pub fn TokensPage() -> impl IntoView {
-    let me = use_context::<Resource<Result<Me, ClientError>>>();
+    let me = use_me();
     let api = use_api();
     let tokens = Resource::new(|| (), {
         let api = api.clone();
@@ -275,13 +275,7 @@ fn TokenTable(
     live: RwSignal<bool>,
     on_revoked: impl Fn() + Send + Sync + Copy + 'static,
 ) -> impl IntoView {
-    let me = use_context::<Resource<Result<Me, ClientError>>>();
-    let csrf = move || {
-        me.and_then(|m| m.get_untracked())
-            .and_then(Result::ok)
-            .map(|m| m.csrf_token)
-            .unwrap_or_default()
-    };
+    let me = use_me();
     let owners: std::collections::BTreeSet<&str> =
         list.iter().map(|t| t.owner_name.as_str()).collect();
     let show_owner = owners.len() > 1;
@@ -309,7 +303,7 @@ fn TokenTable(
                         let id = t.id;
                         let api = api.clone();
                         let revoke = move |_| {
-                            let change = Change::delete(api_url(&format!("tokens/{id}"), &[]), csrf());
+                            let change = Change::delete(api_url(&format!("tokens/{id}"), &[]), csrf(me));
                             let sent = api.send::<ApiToken>(change);
                             leptos::task::spawn_local(async move {
                                 match sent.await {
