@@ -4,7 +4,7 @@ use time::OffsetDateTime;
 
 /// Every kind of record the audit log speaks of (`target_kind`). The server refuses to record
 /// any other, so a filter can offer exactly these.
-pub const TARGET_KINDS: [&str; 9] = [
+pub const TARGET_KINDS: [&str; 10] = [
     "team",
     "system",
     "service",
@@ -12,6 +12,7 @@ pub const TARGET_KINDS: [&str; 9] = [
     "environment",
     "deployment",
     "incident",
+    "action_item",
     "api_token",
     "database",
 ];

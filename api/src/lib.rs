@@ -5,6 +5,7 @@
 //! frameworks or SQL, and compiles to wasm32. Input types refuse unknown fields so that a typo in a
 //! pipeline's payload is an error instead of a silently ignored setting.
 
+pub mod actions;
 pub mod audit;
 pub mod auth;
 pub mod catalog;
@@ -15,6 +16,7 @@ pub mod incidents;
 pub mod postmortems;
 pub mod webhooks;
 
+pub use actions::*;
 pub use audit::*;
 pub use auth::*;
 pub use catalog::*;

@@ -100,9 +100,11 @@ pub enum Permission {
     PromotionsRequest,
     /// Approve or reject a promotion (possibly only into some environments).
     PromotionsApprove,
-    /// Declare an incident and add to its timeline: whoever notices trouble may raise it.
+    /// Declare an incident and add to its timeline: whoever notices trouble may raise it. Also
+    /// work on action items (pick them up, move them, finish them).
     IncidentsDeclare,
-    /// Run incidents (move them, edit them, link deployments), write postmortems.
+    /// Run incidents (move them, edit them, link deployments), write postmortems, add action
+    /// items.
     IncidentsWrite,
     /// Create and change teams and systems.
     OrganisationWrite,
@@ -576,6 +578,17 @@ pub fn rule(method: &Method, route: &str) -> Option<Rule> {
         ("POST", "/api/v1/incidents" | "/api/v1/incidents/{id}/notes") => needs(IncidentsDeclare),
         ("PATCH", "/api/v1/incidents/{id}") => needs(IncidentsWrite),
         ("POST", "/api/v1/incidents/{id}/transition") => needs(IncidentsWrite),
+
+        (
+            "GET",
+            "/api/v1/action-items"
+            | "/api/v1/action-items/follow-through"
+            | "/api/v1/action-items/{id}"
+            | "/api/v1/incidents/{id}/action-items",
+        ) => needs(Read),
+        // Adding commitments is part of running the incident; doing them is everyone's work.
+        ("POST", "/api/v1/incidents/{id}/action-items") => needs(IncidentsWrite),
+        ("PATCH", "/api/v1/action-items/{id}") => needs(IncidentsDeclare),
 
         ("POST", "/api/v1/webhooks/alertmanager" | "/api/v1/webhooks/pagerduty") => Rule::Webhook,
 

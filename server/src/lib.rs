@@ -2,6 +2,7 @@
 //! hydrate in the browser, the OpenAPI document and its docs page, static files, and health.
 
 pub mod access;
+pub mod actions;
 pub mod api_docs;
 pub mod audit;
 pub mod auth;
@@ -81,6 +82,7 @@ impl AppState {
         (name = "webhooks", description = "Alerts open, update and resolve incidents: receivers for \
             Alertmanager and PagerDuty, each authenticated by its own secret"),
         (name = "postmortems", description = "Blameless postmortems: writing, review, publishing"),
+        (name = "action items", description = "What postmortems commit to doing, and how well it gets done"),
         (name = "audit", description = "The append-only, hash-chained record of every change"),
         (name = "auth", description = "Who is signed in, and API tokens")
     ),
@@ -154,6 +156,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(incidents::routes::router())
         .merge(webhooks::routes::router())
         .merge(postmortems::routes::router())
+        .merge(actions::routes::router())
         .merge(audit::routes::router())
         .merge(auth::routes::api_router())
         .split_for_parts()

@@ -1,6 +1,7 @@
 //! Integration tests: every endpoint through the real router, against a real Postgres.
 //! `#[sqlx::test]` gives each test its own freshly migrated database (from DATABASE_URL).
 
+mod actions;
 mod audit;
 mod auth;
 mod catalog;

@@ -83,6 +83,8 @@ fn expected(method: &str, path: &str) -> Option<Expect> {
         ) => RUN_INCIDENTS,
         ("POST", "/api/v1/postmortems/preview") => READ,
         ("POST", "/api/v1/incidents/{id}/postmortem/review") => PERSON,
+        ("POST", "/api/v1/incidents/{id}/action-items") => RUN_INCIDENTS,
+        ("PATCH", "/api/v1/action-items/{id}") => DECLARE,
         _ => return None,
     })
 }
