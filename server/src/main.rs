@@ -198,6 +198,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     environments = report.environments,
                     deployments = report.deployments,
                     commits = report.changes,
+                    incidents = report.incidents,
+                    postmortems = report.postmortems,
                     "demo organisation loaded"
                 );
                 anyhow::Ok(())

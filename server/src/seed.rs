@@ -14,6 +14,11 @@
 //!   hour or two, and is merged back so that the next regular release carries it to dev and qa;
 //! - nothing happens after `now` (truncated to the minute): a couple of deployments are still
 //!   running and one is queued.
+//!
+//! On that history the plan tells about twenty incidents ([`incidents`]): most caused by a
+//! production deployment that was rolled back or hotfixed (and linked to both), some with other
+//! causes, two still open; with their timelines and postmortems in every state, written by the
+//! people of the development sign-in and a few of Acme's, who are seeded as users.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
@@ -24,6 +29,9 @@ use portolan_api::{DependencyKind, DeploymentKind, DeploymentStatus, Lifecycle};
 use sqlx::{PgConnection, PgPool};
 use time::macros::time;
 use time::{Duration, OffsetDateTime, UtcOffset, Weekday};
+
+mod incidents;
+mod stories;
 
 /// The seed of the demo organisation: the same seed and clock always give the same data.
 const DEMO_SEED: u64 = 0x0ac3_2026_5eed_0001;
@@ -52,6 +60,10 @@ pub struct SeedReport {
     pub environments: usize,
     pub deployments: usize,
     pub changes: usize,
+    /// People: the development sign-in's and the demo's own.
+    pub users: usize,
+    pub incidents: usize,
+    pub postmortems: usize,
 }
 
 /// Fills an empty database with the demo organisation, in one transaction.
@@ -101,6 +113,8 @@ pub async fn seed_demo(pool: &PgPool) -> anyhow::Result<SeedReport> {
             "teams": report.teams, "systems": report.systems, "services": report.services,
             "dependencies": report.dependencies, "environments": report.environments,
             "deployments": report.deployments, "changes": report.changes,
+            "users": report.users, "incidents": report.incidents,
+            "postmortems": report.postmortems,
         })),
     )
     .await
@@ -114,6 +128,8 @@ pub async fn seed_demo(pool: &PgPool) -> anyhow::Result<SeedReport> {
         environments = report.environments,
         deployments = report.deployments,
         changes = report.changes,
+        incidents = report.incidents,
+        postmortems = report.postmortems,
         plan_ms = planned.as_millis() as u64,
         total_ms = started.elapsed().as_millis() as u64,
         "seeded the demo organisation"
@@ -146,6 +162,10 @@ struct DemoOrg {
     environments: Vec<Environment>,
     /// In chronological order of `started_at` (queued ones, not started, last).
     deployments: Vec<Deployment>,
+    /// Everyone who commands, reviews or writes in the incidents.
+    users: Vec<incidents::User>,
+    /// In the order they were declared.
+    incidents: Vec<incidents::Incident>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -320,14 +340,18 @@ fn plan(seed: u64, now: OffsetDateTime) -> DemoOrg {
 
     let deployments = plan_deployments(seed, now, &services, &teams, &cadences, &mut rng);
 
-    DemoOrg {
+    let mut org = DemoOrg {
         teams,
         systems,
         services,
         dependencies,
         environments,
         deployments,
-    }
+        users: Vec::new(),
+        incidents: Vec::new(),
+    };
+    (org.users, org.incidents) = incidents::plan(&org, seed, now);
+    org
 }
 
 fn plan_dependencies(services: &[Service], now: OffsetDateTime, rng: &mut Rng) -> Vec<Dependency> {
@@ -1692,6 +1716,8 @@ async fn insert(conn: &mut PgConnection, org: &DemoOrg) -> anyhow::Result<SeedRe
         .context("inserting the commits of the demo deployments")?;
     }
 
+    let told = incidents::insert(conn, org, &service_ids, &deployment_ids).await?;
+
     Ok(SeedReport {
         teams: org.teams.len(),
         systems: org.systems.len(),
@@ -1700,6 +1726,9 @@ async fn insert(conn: &mut PgConnection, org: &DemoOrg) -> anyhow::Result<SeedRe
         environments: org.environments.len(),
         deployments: org.deployments.len(),
         changes: changes.len(),
+        users: told.users,
+        incidents: told.incidents,
+        postmortems: told.postmortems,
     })
 }
 

@@ -11,6 +11,7 @@ mod incidents;
 mod permissions;
 mod platform;
 mod postmortems;
+mod seed;
 mod tokens;
 mod webhooks;
 
@@ -81,7 +82,12 @@ pub async fn session_for(pool: &PgPool, login: &str, roles: &[&str], groups: &[&
         groups: groups.iter().map(|g| g.to_string()).collect(),
         groups_overage: false,
     };
-    let token = session::sign_in(pool, &who, None).await.expect("sign in");
+    session_of(pool, &who).await
+}
+
+/// Opens a session for this person, as signing in would, and returns the cookie and CSRF token.
+pub async fn session_of(pool: &PgPool, who: &Identity) -> Auth {
+    let token = session::sign_in(pool, who, None).await.expect("sign in");
     let csrf = session::lookup(pool, &token)
         .await
         .expect("lookup")
