@@ -200,6 +200,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     commits = report.changes,
                     incidents = report.incidents,
                     postmortems = report.postmortems,
+                    action_items = report.action_items,
                     "demo organisation loaded"
                 );
                 anyhow::Ok(())

@@ -30,6 +30,7 @@ use sqlx::{PgConnection, PgPool};
 use time::macros::time;
 use time::{Duration, OffsetDateTime, UtcOffset, Weekday};
 
+mod actions;
 mod incidents;
 mod stories;
 
@@ -64,6 +65,7 @@ pub struct SeedReport {
     pub users: usize,
     pub incidents: usize,
     pub postmortems: usize,
+    pub action_items: usize,
 }
 
 /// Fills an empty database with the demo organisation, in one transaction.
@@ -114,7 +116,7 @@ pub async fn seed_demo(pool: &PgPool) -> anyhow::Result<SeedReport> {
             "dependencies": report.dependencies, "environments": report.environments,
             "deployments": report.deployments, "changes": report.changes,
             "users": report.users, "incidents": report.incidents,
-            "postmortems": report.postmortems,
+            "postmortems": report.postmortems, "action_items": report.action_items,
         })),
     )
     .await
@@ -130,6 +132,7 @@ pub async fn seed_demo(pool: &PgPool) -> anyhow::Result<SeedReport> {
         changes = report.changes,
         incidents = report.incidents,
         postmortems = report.postmortems,
+        action_items = report.action_items,
         plan_ms = planned.as_millis() as u64,
         total_ms = started.elapsed().as_millis() as u64,
         "seeded the demo organisation"
@@ -166,6 +169,8 @@ struct DemoOrg {
     users: Vec<incidents::User>,
     /// In the order they were declared.
     incidents: Vec<incidents::Incident>,
+    /// What the postmortems committed to.
+    actions: Vec<actions::ActionPlan>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -349,8 +354,10 @@ fn plan(seed: u64, now: OffsetDateTime) -> DemoOrg {
         deployments,
         users: Vec::new(),
         incidents: Vec::new(),
+        actions: Vec::new(),
     };
     (org.users, org.incidents) = incidents::plan(&org, seed, now);
+    org.actions = actions::plan(&org, seed, now);
     org
 }
 
@@ -1717,6 +1724,14 @@ async fn insert(conn: &mut PgConnection, org: &DemoOrg) -> anyhow::Result<SeedRe
     }
 
     let told = incidents::insert(conn, org, &service_ids, &deployment_ids).await?;
+    let action_items = actions::insert(
+        conn,
+        &org.actions,
+        &told.incident_ids,
+        &team_ids,
+        &told.user_ids,
+    )
+    .await?;
 
     Ok(SeedReport {
         teams: org.teams.len(),
@@ -1729,6 +1744,7 @@ async fn insert(conn: &mut PgConnection, org: &DemoOrg) -> anyhow::Result<SeedRe
         users: told.users,
         incidents: told.incidents,
         postmortems: told.postmortems,
+        action_items,
     })
 }
 

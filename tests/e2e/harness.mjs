@@ -16,6 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 
 const execFileP = promisify(execFile);
 
@@ -400,4 +401,27 @@ export async function sendJson(baseUrl, session, method, pathAndQuery, body) {
   const text = await res.text();
   assert.ok(res.ok, `${method} ${pathAndQuery}: HTTP ${res.status}: ${text.slice(0, 500)}`);
   return JSON.parse(text);
+}
+
+/**
+ * One browser and one Portolan for a suite, started before its tests and stopped after them.
+ * Returns an object whose `browser`, `portolan` and `change(session, method, path, body)` are
+ * there once the suite's tests run.
+ */
+export function suiteWithPortolan({ seed = true, env = {} } = {}) {
+  const ctx = {
+    browser: null,
+    portolan: null,
+    change: (session, method, pathAndQuery, body) =>
+      sendJson(ctx.portolan.baseUrl, session, method, pathAndQuery, body),
+  };
+  before(async () => {
+    ctx.browser = await launchBrowser();
+    ctx.portolan = await startPortolan({ seed, env });
+  }, { timeout: 180_000 });
+  after(async () => {
+    await ctx.portolan?.stop();
+    await ctx.browser?.close().catch(() => {});
+  });
+  return ctx;
 }

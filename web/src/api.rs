@@ -261,6 +261,13 @@ impl Change {
         }
     }
 
+    pub fn patch(path: String, body: &impl Serialize, csrf_token: String) -> Self {
+        Self {
+            method: "PATCH",
+            ..Self::post(path, body, csrf_token)
+        }
+    }
+
     pub fn delete(path: String, csrf_token: String) -> Self {
         Self {
             method: "DELETE",

@@ -9,6 +9,7 @@ use leptos_router::path;
 use portolan_api::Me;
 
 use crate::pages::{
+    actions::ActionsPage,
     audit::AuditPage,
     catalog::CatalogPage,
     deployments::DeploymentsPage,
@@ -90,6 +91,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/incidents") view=IncidentsPage/>
                     <Route path=path!("/incidents/:id") view=IncidentPage/>
                     <Route path=path!("/incidents/:id/postmortem") view=PostmortemPage/>
+                    <Route path=path!("/actions") view=ActionsPage/>
                     <Route path=path!("/audit") view=AuditPage/>
                     <Route path=path!("/settings/tokens") view=TokensPage/>
                 </Routes>
@@ -129,6 +131,7 @@ fn TopBar(me: Resource<Result<Me, crate::api::ClientError>>) -> impl IntoView {
                     <a href="/environments" aria-current=move || current("/environments")>"Environments"</a>
                     <a href="/deployments" aria-current=move || current("/deployments")>"Deployments"</a>
                     <a href="/incidents" aria-current=move || current("/incidents")>"Incidents"</a>
+                    <a href="/actions" aria-current=move || current("/actions")>"Action items"</a>
                     <Suspense fallback=|| ()>
                         {move || me.get().and_then(Result::ok).filter(|m| m.can("audit:read")).map(|_| view! {
                             <a href="/audit" aria-current=move || current("/audit")>"Audit log"</a>

@@ -220,3 +220,18 @@ pub fn acting(
         });
     })
 }
+
+/// The message of a refused field (or one of its items, `field[2]`).
+#[component]
+pub fn FieldError(error: RwSignal<Option<ClientError>>, field: &'static str) -> impl IntoView {
+    move || {
+        error.get().and_then(|e| {
+            e.fields
+                .iter()
+                .find(|f| f.field == field || f.field.starts_with(&format!("{field}[")))
+                .map(
+                    |f| view! { <span class="field-error" role="alert">{f.message.clone()}</span> },
+                )
+        })
+    }
+}

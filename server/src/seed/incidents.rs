@@ -1804,6 +1804,10 @@ pub(super) struct Inserted {
     pub users: usize,
     pub incidents: usize,
     pub postmortems: usize,
+    /// The database's id of each planned incident, by key.
+    pub incident_ids: HashMap<usize, i64>,
+    /// The database's id of each planned person, in order.
+    pub user_ids: Vec<i64>,
 }
 
 /// Inserts the users, incidents and postmortems of `org`, whose deployments are already in, in
@@ -2135,6 +2139,8 @@ pub(super) async fn insert(
         users: users.len(),
         incidents: incidents.len(),
         postmortems: pms.len(),
+        incident_ids: id_of_key,
+        user_ids,
     })
 }
 

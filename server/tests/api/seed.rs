@@ -65,6 +65,18 @@ async fn the_demo_incidents_and_postmortems_read_back_and_carry_on(pool: PgPool)
     let record = &items(&audit.body)[0];
     assert_eq!(record["after"]["incidents"], json!(report.incidents));
     assert_eq!(record["after"]["postmortems"], json!(report.postmortems));
+    assert_eq!(record["after"]["action_items"], json!(report.action_items));
+
+    // The action items read back, and their follow-through has something to show.
+    let follow = app.get("/api/v1/action-items/follow-through").await;
+    assert_eq!(follow.status, StatusCode::OK, "{}", follow.text);
+    let f = &follow.body;
+    let open = f["open"].as_i64().expect("open");
+    assert!(open >= 1 && f["overdue"].as_i64() >= Some(1), "{f}");
+    assert!(f["teams"].as_array().is_some_and(|t| !t.is_empty()), "{f}");
+    assert_eq!(f["items"].as_array().map(Vec::len), Some(open as usize));
+    let every = app.get("/api/v1/action-items?limit=200").await;
+    assert_eq!(items(&every.body).len(), report.action_items);
 
     // Every incident, its links and its timeline.
     let all = app.get("/api/v1/incidents?state=all&limit=200").await;

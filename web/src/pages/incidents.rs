@@ -13,9 +13,11 @@ use portolan_api::{
 use super::{page_url, param};
 use crate::api::{Change, ClientError, api_url, use_api};
 use crate::components::{
-    EmptyState, ErrorState, Loading, Pager, StatusBadge, acting, csrf, set_status, use_me,
+    EmptyState, ErrorState, FieldError, Loading, Pager, StatusBadge, acting, csrf, set_status,
+    use_me,
 };
 use crate::format;
+use crate::pages::actions::ActionItemsCard;
 
 /// Whether the signed-in person holds `permission` (false while unknown).
 fn can(me: Option<Resource<Result<Me, ClientError>>>, permission: &'static str) -> bool {
@@ -285,21 +287,6 @@ fn DeclareForm(on_cancel: impl Fn() + Send + Sync + Copy + 'static) -> impl Into
                 </div>
             </form>
         </section>
-    }
-}
-
-/// The message of a refused field (or one of its items, `field[2]`).
-#[component]
-fn FieldError(error: RwSignal<Option<ClientError>>, field: &'static str) -> impl IntoView {
-    move || {
-        error.get().and_then(|e| {
-            e.fields
-                .iter()
-                .find(|f| f.field == field || f.field.starts_with(&format!("{field}[")))
-                .map(
-                    |f| view! { <span class="field-error" role="alert">{f.message.clone()}</span> },
-                )
-        })
     }
 }
 
@@ -579,6 +566,7 @@ fn IncidentView(
         {move || error.get().map(|e| view! { <p class="form-error callout" role="alert">{e.message}</p> })}
         <div class="grid-2">{facts}{lifecycle}</div>
         {links_section}
+        <ActionItemsCard incident_id=id/>
         {timeline_section}
     }
     .into_any()

@@ -1,5 +1,6 @@
 //! One module per page.
 
+pub mod actions;
 pub mod audit;
 pub mod catalog;
 pub mod deployments;

@@ -15,6 +15,7 @@ use super::incidents::SeverityBadge;
 use crate::api::{Change, ClientError, use_api};
 use crate::components::{EmptyState, ErrorState, Loading, MeResource, acting, csrf};
 use crate::format;
+use crate::pages::actions::ActionItemsCard;
 
 fn me_now(me: Option<MeResource>) -> Option<Me> {
     me.and_then(|m| m.get()).and_then(Result::ok)
@@ -214,7 +215,13 @@ fn PostmortemView(
             </ol>
         </section>
     });
-    view! { {header} {notes} <div class="pm-layout">{sections}<div class="stack">{review}{history}</div></div> }.into_any()
+    view! {
+        {header}
+        {notes}
+        <div class="pm-layout">{sections}<div class="stack">{review}{history}</div></div>
+        <ActionItemsCard incident_id=id/>
+    }
+    .into_any()
 }
 
 fn section_title(key: &str) -> &'static str {
