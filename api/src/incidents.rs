@@ -158,6 +158,9 @@ pub struct Incident {
     /// What is known, in a few sentences (Markdown).
     pub summary: String,
     pub commander: Option<PersonRef>,
+    /// The other roles taken, in the order of [`IncidentRole::ALL`].
+    #[serde(default)]
+    pub roles: Vec<RoleHolder>,
     pub services: Vec<ServiceRef>,
     /// The incident this one was merged into (state `merged`).
     pub merged_into: Option<i64>,
@@ -182,6 +185,54 @@ pub struct Incident {
     pub version: i32,
     /// The states it may move to from here.
     pub moves: Vec<IncidentState>,
+}
+
+/// The roles people take while an incident runs, besides its commander (who leads and decides).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentRole {
+    OperationsLead,
+    CommunicationsLead,
+    Scribe,
+}
+
+impl IncidentRole {
+    pub const ALL: [IncidentRole; 3] =
+        [Self::OperationsLead, Self::CommunicationsLead, Self::Scribe];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OperationsLead => "operations_lead",
+            Self::CommunicationsLead => "communications_lead",
+            Self::Scribe => "scribe",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::OperationsLead => "Operations lead",
+            Self::CommunicationsLead => "Communications lead",
+            Self::Scribe => "Scribe",
+        }
+    }
+    /// Shown where a role is given.
+    pub fn definition(self) -> &'static str {
+        match self {
+            Self::OperationsLead => "Works on the system: diagnoses, changes, rolls back.",
+            Self::CommunicationsLead => "Keeps stakeholders, support and customers informed.",
+            Self::Scribe => "Keeps the timeline: what was seen, said and done, and when.",
+        }
+    }
+}
+
+/// Someone in a role on an incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RoleHolder {
+    pub role: IncidentRole,
+    pub person: PersonRef,
 }
 
 /// Declaring an incident.
@@ -225,6 +276,11 @@ pub struct IncidentPatch {
     #[serde(default, with = "crate::double_option")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub commander: Option<Option<String>>,
+    /// Roles to give (`<tenant id>:<object id>`) or take back (`null`), by role
+    /// (`operations_lead`, `communications_lead`, `scribe`); roles not named stay as they are.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<std::collections::BTreeMap<String, Option<String>>>))]
+    pub roles: Option<std::collections::BTreeMap<String, Option<String>>>,
     #[serde(default, with = "crate::double_option")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub started_at: Option<Option<String>>,

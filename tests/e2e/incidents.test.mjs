@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 
 import {
   assertNoErrors,
+  getJson,
   sendJson,
   launchBrowser,
   newPage,
@@ -93,6 +94,33 @@ describe('Incidents', { timeout: 600_000 }, () => {
     assertNoErrors(look);
     await look.close();
 
+    // The SRE corrects the facts: severity, commander and roles, times (a wrong order is refused
+    // with the reason, in words), and the edit lands on the timeline.
+    const sreName = (await getJson(portolan.baseUrl, '/api/v1/me', await signIn(portolan.baseUrl, 'sre'))).display_name;
+    const devName = (await getJson(portolan.baseUrl, '/api/v1/me', developer)).display_name;
+    await sre.locator('button.edit-facts').click();
+    const edit = sre.locator('form.edit-incident');
+    await edit.waitFor();
+    await edit.locator('select[name="severity"]').selectOption('sev1');
+    await edit.locator('select[name="commander"] option', { hasText: sreName }).waitFor({ state: 'attached' });
+    await edit.locator('select[name="commander"]').selectOption({ label: sreName });
+    await edit.locator('select[name="scribe"]').selectOption({ label: devName });
+    const utcMinutes = (m) => new Date(Date.now() - m * 60_000).toISOString().slice(0, 16);
+    await edit.locator('input[name="started_at"]').fill(utcMinutes(15));
+    await edit.locator('input[name="detected_at"]').fill(utcMinutes(25));
+    await edit.locator('button[type="submit"]').click();
+    await edit.locator('.form-error', { hasText: 'Detected' }).waitFor();
+    await screenshot(sre, 'incident-edit-refused');
+    await edit.locator('input[name="detected_at"]').fill(utcMinutes(12));
+    await edit.locator('button[type="submit"]').click();
+    await edit.waitFor({ state: 'detached' });
+    await sre.locator('.incident-badges .sev-1').waitFor();
+    assert.equal(await sre.locator('.facts dd[data-role="scribe"]').innerText(), devName);
+    const edited = await sre.locator('.timeline').innerText();
+    for (const line of [/Severity SEV2 → SEV1/, new RegExp(`Incident commander: ${sreName}`), new RegExp(`Scribe: ${devName}`), /Impact started at/]) {
+      assert.match(edited, line);
+    }
+
     await sre.locator('.move-form select[name="to"]').selectOption('investigating');
     await sre.locator('.move-form button[type="submit"]').click();
     await sre.waitForFunction(
@@ -113,7 +141,8 @@ describe('Incidents', { timeout: 600_000 }, () => {
       /Rolled back to the previous release/, /investigating → resolved/]) {
       assert.match(timeline, line);
     }
-    assertNoErrors(sre);
+    // Expected: the refused edit (422) above.
+    assertNoErrors(sre, { allow: [(e) => e.text.includes('422') && e.url.endsWith(`/api/v1/incidents/${id}`)] });
     await screenshot(sre, 'incident-resolved');
     await sre.close();
 
@@ -123,7 +152,7 @@ describe('Incidents', { timeout: 600_000 }, () => {
     await waitForHydration(viewer);
     const row = viewer.locator(`tr[data-incident="${id}"]`);
     await row.waitFor();
-    assert.match(await row.innerText(), /SEV2/);
+    assert.match(await row.innerText(), /SEV1/, "the edited severity");
     assert.equal(await viewer.locator('.page-actions button', { hasText: 'Declare' }).count(), 0);
     await row.locator('a').first().click();
     await viewer.waitForURL(`${portolan.baseUrl}/incidents/${id}`);

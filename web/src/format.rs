@@ -30,6 +30,28 @@ pub fn machine(t: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
+/// The value of an `<input type="datetime-local">` showing `t` in UTC (`2026-11-21T13:03`).
+pub fn local_input(t: OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC)
+        .format(format_description!("[year]-[month]-[day]T[hour]:[minute]"))
+        .unwrap_or_default()
+}
+
+/// An `<input type="datetime-local">` value read as UTC, as RFC 3339 for the API; `None` when
+/// empty. Anything else is passed on as typed, for the API to refuse with its reason.
+pub fn from_local_input(value: &str) -> Option<String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return None;
+    }
+    // Browsers send minutes, or seconds when a step asks for them.
+    Some(match v.len() {
+        16 => format!("{v}:00Z"),
+        19 => format!("{v}Z"),
+        _ => v.to_string(),
+    })
+}
+
 /// "4 min 10 s", "1 h 02 min".
 pub fn duration(seconds: i64) -> String {
     let s = seconds.max(0);
@@ -68,6 +90,20 @@ mod tests {
             datetime(datetime!(2026-11-21 14:03:59 +01:00)),
             "2026-11-21 13:03 UTC"
         );
+        assert_eq!(
+            local_input(datetime!(2026-11-21 14:03:59 +01:00)),
+            "2026-11-21T13:03"
+        );
+        assert_eq!(
+            from_local_input("2026-11-21T13:03"),
+            Some("2026-11-21T13:03:00Z".into())
+        );
+        assert_eq!(
+            from_local_input("2026-11-21T13:03:09"),
+            Some("2026-11-21T13:03:09Z".into())
+        );
+        assert_eq!(from_local_input("  "), None);
+        assert_eq!(from_local_input("yesterday"), Some("yesterday".into()));
         assert_eq!(duration(250), "4 min 10 s");
         assert_eq!(duration(3_720), "1 h 02 min");
         assert_eq!(short_sha("0123456789abcdef"), "01234567");

@@ -1,7 +1,8 @@
 //! The SQL of incidents, their services and their timeline.
 
 use portolan_api::{
-    Incident, IncidentSource, IncidentState, PersonRef, ServiceRef, Severity, TimelineEntry,
+    Incident, IncidentRole, IncidentSource, IncidentState, PersonRef, RoleHolder, ServiceRef,
+    Severity, TimelineEntry,
 };
 use sqlx::{FromRow, PgConnection};
 use time::OffsetDateTime;
@@ -30,6 +31,7 @@ struct IncidentRow {
     updated_at: OffsetDateTime,
     version: i32,
     services: sqlx::types::Json<Vec<ServiceRef>>,
+    roles: sqlx::types::Json<Vec<RoleHolder>>,
 }
 
 const COLUMNS: &str = "i.id, i.title, i.severity, i.state, i.summary,
@@ -38,7 +40,11 @@ const COLUMNS: &str = "i.id, i.title, i.severity, i.state, i.summary,
     i.declared_at, i.declared_by, i.updated_at, i.version,
     COALESCE((SELECT json_agg(json_build_object('slug', s.slug, 'name', s.name) ORDER BY s.name)
                 FROM incident_services x JOIN services s ON s.id = x.service_id
-               WHERE x.incident_id = i.id), '[]') AS services";
+               WHERE x.incident_id = i.id), '[]') AS services,
+    COALESCE((SELECT json_agg(json_build_object('role', r.role, 'person',
+                       json_build_object('id', ru.tenant_id || ':' || ru.object_id, 'name', ru.display_name)))
+                FROM incident_roles r JOIN users ru ON ru.id = r.user_id
+               WHERE r.incident_id = i.id), '[]') AS roles";
 
 const FROM: &str = "FROM incidents i LEFT JOIN users u ON u.id = i.commander_id";
 
@@ -60,6 +66,11 @@ impl IncidentRow {
                 .zip(self.commander_name)
                 .map(|(id, name)| PersonRef { id, name }),
             services: self.services.0,
+            roles: {
+                let mut roles = self.roles.0;
+                roles.sort_by_key(|r| r.role);
+                roles
+            },
             merged_into: self.merged_into,
             source: match self.source.as_str() {
                 "alertmanager" => IncidentSource::Alertmanager,
@@ -196,6 +207,38 @@ pub async fn update(conn: &mut PgConnection, id: i64, f: &Fields<'_>) -> AppResu
     .bind(f.times.mitigated_at)
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// Gives `role` to a person, or takes it back (`None`).
+pub async fn set_role(
+    conn: &mut PgConnection,
+    id: i64,
+    role: IncidentRole,
+    user_id: Option<i64>,
+) -> AppResult<()> {
+    match user_id {
+        Some(user) => {
+            sqlx::query(
+                "INSERT INTO incident_roles (incident_id, role, user_id) VALUES ($1, $2, $3)
+                 ON CONFLICT (incident_id, role)
+                 DO UPDATE SET user_id = EXCLUDED.user_id, assigned_at = now()
+                 WHERE incident_roles.user_id <> EXCLUDED.user_id",
+            )
+            .bind(id)
+            .bind(role.as_str())
+            .bind(user)
+            .execute(conn)
+            .await?;
+        }
+        None => {
+            sqlx::query("DELETE FROM incident_roles WHERE incident_id = $1 AND role = $2")
+                .bind(id)
+                .bind(role.as_str())
+                .execute(conn)
+                .await?;
+        }
+    }
     Ok(())
 }
 

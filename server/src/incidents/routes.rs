@@ -4,8 +4,8 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use portolan_api::{
-    ErrorBody, Incident, IncidentPatch, IncidentState, IncidentTransition, NewIncident, NewNote,
-    Page, Severity, TimelineEntry,
+    ErrorBody, Incident, IncidentPatch, IncidentRole, IncidentState, IncidentTransition,
+    NewIncident, NewNote, Page, Severity, TimelineEntry,
 };
 use serde::Deserialize;
 use sqlx::PgConnection;
@@ -330,6 +330,34 @@ async fn update_incident(
         Some(None) => None,
         Some(Some(key)) => commander_id(&mut tx, &mut problems, key).await?,
     };
+    let mut roles = Vec::new();
+    for (name, holder) in patch.roles.iter().flatten() {
+        let field = format!("roles.{name}");
+        let Some(role) = IncidentRole::parse(name) else {
+            problems.add(
+                field,
+                format!(
+                    "'{name}' is not a role; use {}",
+                    IncidentRole::ALL.map(IncidentRole::as_str).join(", ")
+                ),
+            );
+            continue;
+        };
+        let user = match holder.as_deref().filter(|k| !k.is_empty()) {
+            None => None,
+            Some(key) => {
+                let id = repo::person_id(&mut tx, key).await?;
+                if id.is_none() {
+                    problems.add(
+                        field,
+                        format!("'{key}' is not someone who has signed in to Portolan (use <tenant id>:<object id>)"),
+                    );
+                }
+                id
+            }
+        };
+        roles.push((role, user));
+    }
     problems.finish()?;
     let severity = severity.unwrap_or(before.severity);
     repo::update(
@@ -346,6 +374,9 @@ async fn update_incident(
     .await?;
     if let Some(ids) = &services {
         repo::set_services(&mut tx, id, ids).await?;
+    }
+    for (role, user) in roles {
+        repo::set_role(&mut tx, id, role, user).await?;
     }
     let after = repo::get(&mut tx, id).await?;
     for (kind, text) in describe_changes(&before, &after) {
@@ -409,6 +440,25 @@ pub fn describe_changes(before: &Incident, after: &Incident) -> Vec<(&'static st
                 None => "Incident commander: nobody".into(),
             },
         ));
+    }
+    for role in IncidentRole::ALL {
+        let holder = |i: &Incident| {
+            i.roles
+                .iter()
+                .find(|r| r.role == role)
+                .map(|r| r.person.clone())
+        };
+        let (b, a) = (holder(before), holder(after));
+        if b != a {
+            out.push((
+                "change",
+                format!(
+                    "{}: {}",
+                    role.label(),
+                    a.map_or_else(|| "nobody".to_string(), |p| p.name)
+                ),
+            ));
+        }
     }
     for (name, b, a) in [
         ("Impact started", before.started_at, after.started_at),

@@ -606,3 +606,96 @@ async fn people_link_causes_and_fixes_that_portolan_only_suggests(pool: PgPool) 
         "two links and one unlink; the repeats recorded nothing"
     );
 }
+
+#[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
+async fn roles_are_given_taken_back_and_recorded(pool: PgPool) {
+    let admin = TestApp::new(pool.clone()).await;
+    admin.scene().await;
+    let sre = admin.as_roles("sasha", &["sre"]).await;
+    let dev = admin.as_roles("dana", &["developer"]).await;
+    admin.as_roles("rita", &["viewer"]).await;
+    let id = declare(&sre, json!({"title": "Search slow", "severity": "sev3"})).await["id"]
+        .as_i64()
+        .expect("id");
+    let path = format!("/api/v1/incidents/{id}");
+
+    // Unknown roles and people are named, each on its own field; nothing changes.
+    let bad = sre
+        .patch(
+            &path,
+            json!({"roles": {"chef": "test-tenant:dana", "scribe": "test-tenant:ghost"}}),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
+    assert_eq!(bad.error_fields(), ["roles.chef", "roles.scribe"]);
+    assert!(
+        bad.text
+            .contains("use operations_lead, communications_lead, scribe"),
+        "{}",
+        bad.text
+    );
+    assert_eq!(sre.get(&path).await.body["roles"], json!([]));
+    // Only those who run incidents give roles.
+    let refused = dev
+        .patch(&path, json!({"roles": {"scribe": "test-tenant:dana"}}))
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    let given = sre
+        .patch(
+            &path,
+            json!({"roles": {"scribe": "test-tenant:rita", "communications_lead": "test-tenant:dana",
+                             "operations_lead": "test-tenant:sasha"},
+                   "commander": "test-tenant:sasha", "expected_version": 1}),
+        )
+        .await;
+    assert_eq!(given.status, StatusCode::OK, "{}", given.text);
+    let roles: Vec<(String, String)> = given.body["roles"]
+        .as_array()
+        .expect("roles")
+        .iter()
+        .map(|r| {
+            (
+                r["role"].as_str().unwrap_or_default().to_string(),
+                r["person"]["name"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("operations_lead".to_string(), "Test sasha".to_string()),
+            ("communications_lead".to_string(), "Test dana".to_string()),
+            ("scribe".to_string(), "Test rita".to_string()),
+        ],
+        "in the order of the roles, not of the request"
+    );
+
+    // Taking one back and leaving the others.
+    let back = sre.patch(&path, json!({"roles": {"scribe": null}})).await;
+    assert_eq!(back.status, StatusCode::OK, "{}", back.text);
+    assert_eq!(back.body["roles"].as_array().map(Vec::len), Some(2));
+    let timeline = sre.get(&format!("{path}/timeline")).await.body;
+    let said = texts(&timeline);
+    for line in [
+        "Incident commander: Test sasha",
+        "Operations lead: Test sasha",
+        "Communications lead: Test dana",
+        "Scribe: Test rita",
+        "Scribe: nobody",
+    ] {
+        assert!(
+            said.iter().any(|t| t == line),
+            "{line} missing from {said:?}"
+        );
+    }
+    // Giving a role to the one who has it changes nothing on the timeline.
+    let before = said.len();
+    sre.patch(
+        &path,
+        json!({"roles": {"operations_lead": "test-tenant:sasha"}}),
+    )
+    .await;
+    let after = texts(&sre.get(&format!("{path}/timeline")).await.body).len();
+    assert_eq!(after, before);
+}

@@ -6,8 +6,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use portolan_api::{
-    DeploymentLink, Incident, IncidentState, LinkCandidate, LinkRelation, Me, NewIncident, NewLink,
-    NewNote, Page, Service, Severity, TimelineEntry,
+    DeploymentLink, Incident, IncidentPatch, IncidentRole, IncidentState, LinkCandidate,
+    LinkRelation, Me, NewIncident, NewLink, NewNote, Page, PersonRef, Service, Severity,
+    TimelineEntry,
 };
 
 use super::{page_url, param};
@@ -184,15 +185,51 @@ pub fn IncidentsPage() -> impl IntoView {
     .into_any()
 }
 
+/// A multiple choice of the services (by slug), with `chosen` selected.
+#[component]
+fn ServicesPicker(chosen: RwSignal<Vec<String>>) -> impl IntoView {
+    let api = use_api();
+    let services = Resource::new(
+        || (),
+        move |_| api.get::<Page<Service>>(api_url("services", &[("limit", Some("200".into()))])),
+    );
+    view! {
+        <Suspense fallback=|| view! { <Loading lines=1/> }>
+            {move || Suspend::new(async move {
+                let list = services.await.map(|p| p.items).unwrap_or_default();
+                view! {
+                    <select name="services" multiple size="6" on:change=move |ev| {
+                        #[cfg(feature = "hydrate")]
+                        {
+                            use wasm_bindgen::JsCast;
+                            if let Some(sel) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlSelectElement>().ok()) {
+                                let opts = sel.selected_options();
+                                let picked = (0..opts.length())
+                                    .filter_map(|i| opts.item(i))
+                                    .filter_map(|o| o.get_attribute("value"))
+                                    .collect();
+                                chosen.set(picked);
+                            }
+                        }
+                        #[cfg(not(feature = "hydrate"))]
+                        let _ = ev;
+                    }>
+                        {list.into_iter().map(|s| {
+                            let on = chosen.get_untracked().contains(&s.slug);
+                            view! { <option value=s.slug.clone() selected=on>{s.name.clone()}</option> }
+                        }).collect_view()}
+                    </select>
+                }
+            })}
+        </Suspense>
+    }
+}
+
 /// Declaring an incident: title, severity (with what each means), services, what is known.
 #[component]
 fn DeclareForm(on_cancel: impl Fn() + Send + Sync + Copy + 'static) -> impl IntoView {
     let api = use_api();
     let me = use_me();
-    let services = Resource::new(|| (), {
-        let api = api.clone();
-        move |_| api.get::<Page<Service>>(api_url("services", &[("limit", Some("200".into()))]))
-    });
     let title = RwSignal::new(String::new());
     let severity = RwSignal::new("sev3".to_string());
     let chosen = RwSignal::new(Vec::<String>::new());
@@ -248,31 +285,7 @@ fn DeclareForm(on_cancel: impl Fn() + Send + Sync + Copy + 'static) -> impl Into
                 </fieldset>
                 <label class="field field-wide">
                     <span class="field-label">"Affected services"</span>
-                    <Suspense fallback=|| view! { <Loading lines=1/> }>
-                        {move || Suspend::new(async move {
-                            let list = services.await.map(|p| p.items).unwrap_or_default();
-                            view! {
-                                <select name="services" multiple size="6" on:change=move |ev| {
-                                    #[cfg(feature = "hydrate")]
-                                    {
-                                        use wasm_bindgen::JsCast;
-                                        if let Some(sel) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlSelectElement>().ok()) {
-                                            let opts = sel.selected_options();
-                                            let picked = (0..opts.length())
-                                                .filter_map(|i| opts.item(i))
-                                                .filter_map(|o| o.get_attribute("value"))
-                                                .collect();
-                                            chosen.set(picked);
-                                        }
-                                    }
-                                    #[cfg(not(feature = "hydrate"))]
-                                    let _ = ev;
-                                }>
-                                    {list.into_iter().map(|s| view! { <option value=s.slug.clone()>{s.name.clone()}</option> }).collect_view()}
-                                </select>
-                            }
-                        })}
-                    </Suspense>
+                    <ServicesPicker chosen/>
                     <span class="field-hint muted">"Hold Ctrl (⌘ on a Mac) to choose several."</span>
                     <FieldError error field="services"/>
                 </label>
@@ -287,6 +300,194 @@ fn DeclareForm(on_cancel: impl Fn() + Send + Sync + Copy + 'static) -> impl Into
                 </div>
             </form>
         </section>
+    }
+}
+
+/// Changing an incident's facts: title, severity, services, commander and roles, times, summary.
+/// Sent whole with the version it started from, so a change made meanwhile is never overwritten.
+#[component]
+fn EditIncident(
+    incident: Incident,
+    on_done: impl Fn() + Send + Sync + Copy + 'static,
+    on_cancel: impl Fn() + Send + Sync + Copy + 'static,
+) -> impl IntoView {
+    let api = use_api();
+    let me = use_me();
+    let people = Resource::new(|| (), {
+        let api = api.clone();
+        move |_| api.get::<Vec<PersonRef>>("/api/v1/people".into())
+    });
+    let i = incident;
+    let title = RwSignal::new(i.title.clone());
+    let severity = RwSignal::new(i.severity.as_str().to_string());
+    let chosen = RwSignal::new(
+        i.services
+            .iter()
+            .map(|s| s.slug.clone())
+            .collect::<Vec<_>>(),
+    );
+    let summary = RwSignal::new(i.summary.clone());
+    let commander = RwSignal::new(
+        i.commander
+            .as_ref()
+            .map(|c| c.id.clone())
+            .unwrap_or_default(),
+    );
+    let roles: Vec<(IncidentRole, RwSignal<String>)> = IncidentRole::ALL
+        .into_iter()
+        .map(|role| {
+            let holder = i
+                .roles
+                .iter()
+                .find(|r| r.role == role)
+                .map(|r| r.person.id.clone());
+            (role, RwSignal::new(holder.unwrap_or_default()))
+        })
+        .collect();
+    let time_input = |t: Option<time::OffsetDateTime>| {
+        RwSignal::new(t.map(format::local_input).unwrap_or_default())
+    };
+    let started = time_input(i.started_at);
+    let detected = time_input(i.detected_at);
+    let mitigated = time_input(i.mitigated_at);
+    let error = RwSignal::new(None::<ClientError>);
+    let busy = RwSignal::new(false);
+    let (id, version) = (i.id, i.version);
+    let sent_roles = roles.clone();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        let person = |v: String| Some(v).filter(|v| !v.is_empty());
+        let patch = IncidentPatch {
+            title: Some(title.get_untracked()),
+            severity: Some(severity.get_untracked()),
+            summary: Some(summary.get_untracked()),
+            services: Some(chosen.get_untracked()),
+            commander: Some(person(commander.get_untracked())),
+            roles: Some(
+                sent_roles
+                    .iter()
+                    .map(|(role, who)| (role.as_str().to_string(), person(who.get_untracked())))
+                    .collect(),
+            ),
+            started_at: Some(format::from_local_input(&started.get_untracked())),
+            detected_at: Some(format::from_local_input(&detected.get_untracked())),
+            mitigated_at: Some(format::from_local_input(&mitigated.get_untracked())),
+            expected_version: Some(version),
+        };
+        let sent = api.send::<Incident>(Change::patch(
+            format!("/api/v1/incidents/{id}"),
+            &patch,
+            csrf(me),
+        ));
+        leptos::task::spawn_local(async move {
+            match sent.await {
+                Ok(_) => on_done(),
+                Err(e) => error.set(Some(e)),
+            }
+            busy.set(false);
+        });
+    };
+    let person_select = move |name: &'static str,
+                              label: &'static str,
+                              hint: &'static str,
+                              value: RwSignal<String>| {
+        view! {
+            <label class="field">
+                <span class="field-label" title=hint>{label}</span>
+                <Suspense fallback=|| view! { <Loading lines=1/> }>
+                    {move || Suspend::new(async move {
+                        let list = people.await.unwrap_or_default();
+                        view! {
+                            <select name=name on:change=move |ev| value.set(event_target_value(&ev))>
+                                <option value="" selected=value.get_untracked().is_empty()>"Nobody"</option>
+                                {list.into_iter().map(|p| {
+                                    let on = value.get_untracked() == p.id;
+                                    view! { <option value=p.id.clone() selected=on>{p.name.clone()}</option> }
+                                }).collect_view()}
+                            </select>
+                        }
+                    })}
+                </Suspense>
+                <span class="field-hint muted">{hint}</span>
+            </label>
+        }
+    };
+    let time_field = move |name: &'static str, label: &'static str, value: RwSignal<String>| {
+        view! {
+            <label class="field">
+                <span class="field-label">{label}" (UTC)"</span>
+                <input type="datetime-local" name=name prop:value=value on:input=move |ev| value.set(event_target_value(&ev))/>
+            </label>
+        }
+    };
+    view! {
+        <form class="stack edit-incident" on:submit=submit>
+            <label class="field field-wide">
+                <span class="field-label">"Title"</span>
+                <input type="text" name="title" required maxlength="200" prop:value=title on:input=move |ev| title.set(event_target_value(&ev))/>
+                <FieldError error field="title"/>
+            </label>
+            <div class="form-grid">
+                <label class="field">
+                    <span class="field-label">"Severity"</span>
+                    <select name="severity" on:change=move |ev| severity.set(event_target_value(&ev))>
+                        {Severity::ALL.into_iter().map(|s| view! {
+                            <option value=s.as_str() selected=move || severity.get() == s.as_str()>{format!("{} — {}", s.label(), s.definition())}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                {person_select("commander", "Incident commander", "Leads the response and decides.", commander)}
+                {roles.iter().map(|(role, value)| person_select(role.as_str(), role.label(), role.definition(), *value)).collect_view()}
+                {time_field("started_at", "Impact started", started)}
+                {time_field("detected_at", "Detected", detected)}
+                {time_field("mitigated_at", "Mitigated", mitigated)}
+            </div>
+            {move || error.get().and_then(|e| {
+                let times: Vec<String> = e.fields.iter().filter(|f| f.field.ends_with("_at") || f.field == "times" || f.field.starts_with("roles.") || f.field == "commander").map(|f| format!("{}: {}", field_label(&f.field), f.message)).collect();
+                (!times.is_empty()).then(|| view! { <ul class="form-error">{times.into_iter().map(|t| view! { <li>{t}</li> }).collect_view()}</ul> })
+            })}
+            <label class="field field-wide">
+                <span class="field-label">"Affected services"</span>
+                <ServicesPicker chosen/>
+                <FieldError error field="services"/>
+            </label>
+            <label class="field field-wide">
+                <span class="field-label">"What is known"</span>
+                <textarea name="summary" rows="3" prop:value=summary on:input=move |ev| summary.set(event_target_value(&ev))></textarea>
+                <FieldError error field="summary"/>
+            </label>
+            {move || error.get().filter(|e| e.fields.is_empty()).map(|e| {
+                let stale = e.status == 409;
+                view! {
+                    <p class="form-error" role="alert">{e.message}
+                        {stale.then(|| view! { " "<a href="" rel="external">"Reload"</a> })}
+                    </p>
+                }
+            })}
+            <div class="row">
+                <button type="submit" class="button" disabled=move || busy.get()>"Save"</button>
+                <button type="button" class="button button-secondary" on:click=move |_| on_cancel()>"Cancel"</button>
+            </div>
+        </form>
+    }
+    .into_any()
+}
+
+/// How the edit form names a field the API refused.
+fn field_label(field: &str) -> String {
+    match field {
+        "started_at" => "Impact started".into(),
+        "detected_at" => "Detected".into(),
+        "mitigated_at" => "Mitigated".into(),
+        "commander" => "Incident commander".into(),
+        other => other
+            .strip_prefix("roles.")
+            .and_then(IncidentRole::parse)
+            .map_or_else(|| other.to_string(), |r| r.label().to_string()),
     }
 }
 
@@ -397,12 +598,22 @@ fn IncidentView(
         </header>
     }
     .into_any();
+    let editing = RwSignal::new(false);
+    let for_edit = i.clone();
     let facts = view! {
             <section class="card">
-                <header class="card-header"><h2>"Facts"</h2></header>
-                <dl class="facts">
+                <header class="card-header"><h2>"Facts"</h2>
+                    {move || (can(me, "incidents:write") && !is_final && !editing.get()).then(|| view! {
+                        <button type="button" class="button button-secondary button-small edit-facts" on:click=move |_| editing.set(true)>"Edit"</button>
+                    })}
+                </header>
+                {move || editing.get().then(|| view! {
+                    <EditIncident incident=for_edit.clone() on_done=move || { editing.set(false); reload(); } on_cancel=move || editing.set(false)/>
+                })}
+                <dl class="facts" hidden=move || editing.get()>
                     <dt>"Severity"</dt><dd>{i.severity.label()}" — "<span class="muted">{i.severity.definition()}</span></dd>
                     <dt>"Commander"</dt><dd>{i.commander.clone().map(|c| c.name).unwrap_or_else(|| "nobody yet".into())}</dd>
+                    {i.roles.iter().map(|r| view! { <dt title=r.role.definition()>{r.role.label()}</dt><dd data-role=r.role.as_str()>{r.person.name.clone()}</dd> }).collect_view()}
                     <dt>"Services"</dt>
                     <dd>{if i.services.is_empty() { view! { <span class="muted">"none named"</span> }.into_any() } else {
                         i.services.iter().map(|s| view! { <a class="tag" href=format!("/services/{}", s.slug)>{s.name.clone()}</a> }).collect_view().into_any()
@@ -412,7 +623,7 @@ fn IncidentView(
                     <dt>"Mitigated"</dt><dd>{time_or_dash(i.mitigated_at)}</dd>
                     <dt>"Resolved"</dt><dd>{time_or_dash(i.resolved_at)}</dd>
                 </dl>
-                {(!i.summary.is_empty()).then(|| view! { <p class="incident-summary">{i.summary.clone()}</p> })}
+                {(!i.summary.is_empty()).then(|| view! { <p class="incident-summary" hidden=move || editing.get()>{i.summary.clone()}</p> })}
             </section>
     }
     .into_any();
