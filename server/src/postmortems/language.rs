@@ -632,6 +632,8 @@ impl<'t> Sentence<'t> {
             let common_ending = [
                 "ing", "tion", "sion", "ment", "ness", "ity", "ly", "ance", "ence", "ous", "ive",
                 "ful", "less", "able", "ible", "ism", "ics", "ers", "ies",
+                // Plurals of common nouns ("Instances are…", "Deployments were…").
+                "ments", "tions", "sions", "ings", "nces", "ces", "ses", "ors",
             ]
             .iter()
             .any(|e| lower.ends_with(e))
