@@ -612,6 +612,35 @@ struct MarkdownExport<'a> {
     sections: Vec<(&'static str, &'a str)>,
     /// Time, who, what.
     timeline: Vec<(String, String, String)>,
+    actions: Vec<ActionRow>,
+}
+
+/// An action item as a line of an export.
+struct ActionRow {
+    reference: String,
+    title: String,
+    kind: &'static str,
+    priority: &'static str,
+    owner: String,
+    due: String,
+    state: &'static str,
+}
+
+impl ActionRow {
+    fn of(a: portolan_api::ActionItem) -> Self {
+        Self {
+            reference: a.reference,
+            title: a.title,
+            kind: a.kind.label(),
+            priority: a.priority.label(),
+            owner: match a.assignee {
+                Some(p) => format!("{} ({})", a.team.name, p.name),
+                None => a.team.name,
+            },
+            due: a.due_on.to_string(),
+            state: a.state.label(),
+        }
+    }
 }
 
 #[derive(askama::Template)]
@@ -622,6 +651,7 @@ struct PrintExport<'a> {
     sections: Vec<(&'static str, &'a str)>,
     /// Time, who, what.
     timeline: Vec<(String, String, String)>,
+    actions: Vec<ActionRow>,
 }
 
 fn stamp(t: OffsetDateTime) -> String {
@@ -659,6 +689,19 @@ async fn export_postmortem(
         .into_iter()
         .map(|e| (stamp(e.at), e.actor_name, e.text))
         .collect();
+    let actions: Vec<ActionRow> = crate::actions::repo::list(
+        &mut conn,
+        &crate::actions::repo::Filter {
+            incident: Some(id),
+            ..Default::default()
+        },
+        i64::MAX,
+    )
+    .await?
+    .into_iter()
+    .rev()
+    .map(ActionRow::of)
+    .collect();
     let source = if html { &pm.rendered } else { &pm.sections };
     let sections: Vec<(&'static str, &str)> = SECTIONS
         .iter()
@@ -670,6 +713,7 @@ async fn export_postmortem(
             pm: &pm,
             sections,
             timeline,
+            actions,
         }
         .render()
         .map_err(|e| AppError::Internal(e.into()))?;
@@ -685,10 +729,19 @@ async fn export_postmortem(
             .into_iter()
             .map(|(at, who, what)| (at, cell(who), cell(what)))
             .collect();
+        let actions = actions
+            .into_iter()
+            .map(|a| ActionRow {
+                title: cell(a.title),
+                owner: cell(a.owner),
+                ..a
+            })
+            .collect();
         let text = MarkdownExport {
             pm: &pm,
             sections,
             timeline,
+            actions,
         }
         .render()
         .map_err(|e| AppError::Internal(e.into()))?;

@@ -330,7 +330,29 @@ async fn policy_lists_what_is_due_and_exports_render_the_whole_story(pool: PgPoo
                "trigger": "A | pipe in a table"}}),
     )
     .await;
+    admin
+        .create(
+            "/api/v1/teams",
+            json!({"slug": "payments", "name": "Payments"}),
+        )
+        .await;
+    let item = admin
+        .create(
+            &format!("/api/v1/incidents/{fresh}/action-items"),
+            json!({"title": "Retry budget | per client", "kind": "mitigate", "priority": "p1",
+                   "team": "payments"}),
+        )
+        .await;
     let md = sre.get(&format!("{path}/export?format=md")).await;
+    assert!(
+        md.text.contains(&format!(
+            "| {} | Retry budget \\| per client | Mitigate | P1 | Payments | {} | Open |",
+            item["reference"].as_str().unwrap_or_default(),
+            item["due_on"].as_str().unwrap_or_default()
+        )),
+        "the action items are in it, pipes escaped: {}",
+        md.text
+    );
     assert_eq!(md.status, StatusCode::OK);
     assert!(
         md.headers["content-type"]
@@ -356,6 +378,12 @@ async fn policy_lists_what_is_due_and_exports_render_the_whole_story(pool: PgPoo
     let html = sre.get(&format!("{path}/export?format=html")).await;
     assert_eq!(html.status, StatusCode::OK);
     assert!(html.text.contains("<h2>Summary</h2>"));
+    assert!(html.text.contains("<h2>Action items</h2>"));
+    assert!(
+        html.text.contains("<td>Retry budget | per client</td>"),
+        "{}",
+        html.text
+    );
     assert!(
         !html.text.contains("<script>alert"),
         "sanitised: {}",
