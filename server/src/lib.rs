@@ -2,7 +2,6 @@
 //! hydrate in the browser, the OpenAPI document and its docs page, static files, and health.
 
 pub mod access;
-pub mod actions;
 pub mod api_docs;
 pub mod audit;
 pub mod auth;
@@ -156,7 +155,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(incidents::routes::router())
         .merge(webhooks::routes::router())
         .merge(postmortems::routes::router())
-        .merge(actions::routes::router())
+        .merge(postmortems::actions::routes::router())
         .merge(audit::routes::router())
         .merge(auth::routes::api_router())
         .split_for_parts()

@@ -689,9 +689,9 @@ async fn export_postmortem(
         .into_iter()
         .map(|e| (stamp(e.at), e.actor_name, e.text))
         .collect();
-    let actions: Vec<ActionRow> = crate::actions::repo::list(
+    let actions: Vec<ActionRow> = super::actions::repo::list(
         &mut conn,
-        &crate::actions::repo::Filter {
+        &super::actions::repo::Filter {
             incident: Some(id),
             ..Default::default()
         },
