@@ -14,6 +14,7 @@ pub mod environments;
 pub mod error;
 pub mod incidents;
 pub mod postmortems;
+pub mod promotions;
 pub mod webhooks;
 
 pub use actions::*;
@@ -25,6 +26,7 @@ pub use environments::*;
 pub use error::*;
 pub use incidents::*;
 pub use postmortems::*;
+pub use promotions::*;
 pub use webhooks::*;
 
 use serde::{Deserialize, Serialize};

@@ -16,6 +16,7 @@ pub mod incidents;
 pub mod pages;
 pub mod pagination;
 pub mod postmortems;
+pub mod promotions;
 pub mod respond;
 pub mod seed;
 pub mod validate;

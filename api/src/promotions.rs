@@ -1,0 +1,243 @@
+//! Promotion gates: the policy of an environment (who must approve, what must have happened
+//! before, when changes may go in), promotion requests and what the gate says about each.
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// One approval requirement: `count` approvals from people who match any of its filters (a
+/// rule with no filter takes any approver of the environment). Every rule must be met; one
+/// person's approval counts toward every rule they match.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalRule {
+    /// Shown in reasons: "needs 1 more approval from SRE on call".
+    pub name: String,
+    pub count: u32,
+    /// App roles, as granted (`sre`, `approver@prod`).
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Entra group object ids.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// Members of the team that owns the service (through the team's Entra group).
+    #[serde(default)]
+    pub owning_team: bool,
+}
+
+/// A period in which nothing is promoted into the environment (break-glass aside).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct FreezeWindow {
+    #[serde(with = "time::serde::rfc3339")]
+    pub start: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub end: OffsetDateTime,
+    pub reason: String,
+}
+
+/// When promotions may go in: these days, between these times, in this time zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AllowedHours {
+    /// `mon` … `sun`.
+    pub days: Vec<String>,
+    /// `HH:MM`, inclusive.
+    pub from: String,
+    /// `HH:MM`, exclusive; after `from`.
+    pub until: String,
+    /// An IANA time zone: `Europe/Berlin`, `America/New_York`, `UTC`.
+    pub time_zone: String,
+}
+
+/// The gate of an environment: what a promotion into it needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct GatePolicy {
+    #[serde(default)]
+    pub approvals: Vec<ApprovalRule>,
+    /// Nobody who authored a commit in the promoted range may approve (the requester never may).
+    #[serde(default)]
+    pub exclude_commit_authors: bool,
+    /// The version must have succeeded in the environment it comes from.
+    #[serde(default = "yes")]
+    pub require_previous_success: bool,
+    /// And run there at least this long.
+    #[serde(default)]
+    pub soak_minutes: u32,
+    #[serde(default)]
+    pub freeze_windows: Vec<FreezeWindow>,
+    #[serde(default)]
+    pub allowed_hours: Option<AllowedHours>,
+    /// A pending request expires after this many hours.
+    #[serde(default = "default_expiry")]
+    pub expire_after_hours: u32,
+    /// A hotfix may come from any earlier environment, skipping stages; it still needs this
+    /// environment's approvals.
+    #[serde(default)]
+    pub hotfix_may_skip: bool,
+    /// The soak time a hotfix needs where it comes from.
+    #[serde(default)]
+    pub hotfix_soak_minutes: u32,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_expiry() -> u32 {
+    72
+}
+
+impl Default for GatePolicy {
+    /// No approvals, the previous stage must have succeeded, requests expire after 72 hours.
+    fn default() -> Self {
+        Self {
+            approvals: Vec::new(),
+            exclude_commit_authors: false,
+            require_previous_success: true,
+            soak_minutes: 0,
+            freeze_windows: Vec::new(),
+            allowed_hours: None,
+            expire_after_hours: default_expiry(),
+            hotfix_may_skip: false,
+            hotfix_soak_minutes: 0,
+        }
+    }
+}
+
+/// How a condition of the gate stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ConditionStatus {
+    Pass,
+    /// Not yet, but time or people can still make it pass.
+    Waiting,
+    /// It cannot pass for this request.
+    Fail,
+}
+
+/// One condition of the gate, with a reason a person understands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Condition {
+    /// `approvals:<rule>`, `previous_environment`, `soak`, `freeze`, `allowed_hours`, `expiry`,
+    /// `break_glass`.
+    pub key: String,
+    pub status: ConditionStatus,
+    pub reason: String,
+}
+
+/// What the gate says overall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Every condition passes: the promotion may go ahead.
+    Open,
+    /// Something is still to come (approvals, soak time, the end of a freeze).
+    Waiting,
+    /// Something can no longer pass.
+    Blocked,
+}
+
+impl Verdict {
+    pub fn of(conditions: &[Condition]) -> Self {
+        if conditions.iter().any(|c| c.status == ConditionStatus::Fail) {
+            Self::Blocked
+        } else if conditions
+            .iter()
+            .any(|c| c.status == ConditionStatus::Waiting)
+        {
+            Self::Waiting
+        } else {
+            Self::Open
+        }
+    }
+}
+
+/// Where a promotion request stands. `pending` ends `approved`, `rejected`, `expired` or
+/// `cancelled`; an approved one becomes `deployed` when its deployment to the target is recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PromotionState {
+    Pending,
+    Approved,
+    Rejected,
+    Expired,
+    Cancelled,
+    Deployed,
+}
+
+impl PromotionState {
+    pub const ALL: [PromotionState; 6] = [
+        Self::Pending,
+        Self::Approved,
+        Self::Rejected,
+        Self::Expired,
+        Self::Cancelled,
+        Self::Deployed,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+            Self::Expired => "expired",
+            Self::Cancelled => "cancelled",
+            Self::Deployed => "deployed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+    /// Decided: nothing but recording the deployment (of an approved one) changes it.
+    pub fn is_decided(self) -> bool {
+        self != Self::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_policy_fills_in_safe_defaults_and_refuses_typos() {
+        let p: GatePolicy =
+            serde_json::from_str(r#"{"approvals": [{"name": "Approvers", "count": 2}]}"#)
+                .expect("a policy");
+        assert!(p.require_previous_success);
+        assert_eq!(p.expire_after_hours, 72);
+        assert_eq!(p.approvals[0].roles, Vec::<String>::new());
+        assert!(serde_json::from_str::<GatePolicy>(r#"{"aprovals": []}"#).is_err());
+        assert_eq!(
+            GatePolicy::default(),
+            serde_json::from_str("{}").expect("empty")
+        );
+    }
+
+    #[test]
+    fn the_verdict_is_the_worst_condition() {
+        let c = |status| Condition {
+            key: "k".into(),
+            status,
+            reason: String::new(),
+        };
+        assert_eq!(Verdict::of(&[]), Verdict::Open);
+        assert_eq!(
+            Verdict::of(&[c(ConditionStatus::Pass), c(ConditionStatus::Waiting)]),
+            Verdict::Waiting
+        );
+        assert_eq!(
+            Verdict::of(&[c(ConditionStatus::Fail), c(ConditionStatus::Waiting)]),
+            Verdict::Blocked
+        );
+        for s in PromotionState::ALL {
+            assert_eq!(PromotionState::parse(s.as_str()), Some(s));
+        }
+    }
+}
