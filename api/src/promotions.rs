@@ -108,6 +108,34 @@ impl Default for GatePolicy {
     }
 }
 
+/// A version of an environment's gate policy. Versions are never changed: an edit makes the next
+/// one, and every decision names the version it was judged under.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GatePolicyVersion {
+    pub environment: String,
+    /// 0: never set (the default policy applies).
+    pub version: i32,
+    pub policy: GatePolicy,
+    pub reason: String,
+    pub created_by: String,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub created_at: Option<OffsetDateTime>,
+}
+
+/// A new version of a gate policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct GatePolicyChange {
+    pub policy: GatePolicy,
+    /// Why it changes (kept with the version).
+    pub reason: String,
+    /// The version you edited: refused (409) if someone saved another since.
+    #[serde(default)]
+    pub expected_version: Option<i32>,
+}
+
 /// How a condition of the gate stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -537,6 +537,11 @@ pub fn rule(method: &Method, route: &str) -> Option<Rule> {
             needs(Read)
         }
         ("POST", "/api/v1/environments") => needs(PipelineWrite),
+        (
+            "GET",
+            "/api/v1/environments/{slug}/gate" | "/api/v1/environments/{slug}/gate/history",
+        ) => needs(Read),
+        ("PUT", "/api/v1/environments/{slug}/gate") => needs(PipelineWrite),
         ("PATCH", "/api/v1/environments/{slug}") => needs(PipelineWrite),
         ("POST", "/api/v1/environments/{slug}/archive" | "/api/v1/environments/{slug}/restore") => {
             needs(PipelineWrite)

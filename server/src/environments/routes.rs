@@ -30,6 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(restore_environment))
         .routes(routes!(get_matrix))
         .routes(routes!(get_service_versions))
+        .merge(super::gate::router())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -267,3 +267,112 @@ async fn what_runs_where_is_derived_from_deployments(pool: PgPool) {
         StatusCode::NOT_FOUND
     );
 }
+
+#[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
+async fn gate_policies_are_versioned_checked_and_audited(pool: PgPool) {
+    let admin = TestApp::new(pool.clone()).await;
+    admin.scene().await;
+    let path = "/api/v1/environments/prod/gate";
+    // Never set: the default applies, as version 0.
+    let first = admin.get(path).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    assert_eq!(first.body["version"], 0);
+    assert_eq!(first.body["policy"]["require_previous_success"], true);
+    assert_eq!(first.body["policy"]["expire_after_hours"], 72);
+
+    // Bad policies are named field by field; nothing is saved.
+    let bad = admin
+        .put(
+            path,
+            json!({"reason": "tighten", "policy": {
+                "approvals": [{"name": "", "count": 0}],
+                "allowed_hours": {"days": ["mon"], "from": "17:00", "until": "09:00", "time_zone": "Europe/Berlin"}}}),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
+    assert_eq!(
+        bad.error_fields(),
+        [
+            "policy.approvals[0].name",
+            "policy.approvals[0].count",
+            "policy.allowed_hours"
+        ]
+    );
+    let typo = admin
+        .put(path, json!({"reason": "x", "policy": {"aprovals": []}}))
+        .await;
+    assert_eq!(
+        typo.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        typo.text
+    );
+    let no_reason = admin.put(path, json!({"reason": " ", "policy": {}})).await;
+    assert_eq!(no_reason.error_fields(), ["reason"]);
+
+    // Only admins shape the pipeline's gates; everyone reads them.
+    let policy = json!({"approvals": [{"name": "Release managers", "count": 2, "roles": ["approver@prod"]}],
+                        "soak_minutes": 240, "exclude_commit_authors": true});
+    let dev = admin.as_roles("dana", &["developer"]).await;
+    assert_eq!(
+        dev.put(path, json!({"reason": "mine", "policy": policy.clone()}))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let saved = admin
+        .put(path, json!({"reason": "Two approvals for prod", "policy": policy.clone(), "expected_version": 0}))
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.text);
+    assert_eq!(saved.body["version"], 1);
+    assert_eq!(saved.body["policy"]["approvals"][0]["count"], 2);
+    assert_eq!(dev.get(path).await.body["version"], 1);
+    // A save from an old version is refused.
+    let stale = admin
+        .put(
+            path,
+            json!({"reason": "again", "policy": {}, "expected_version": 0}),
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.text);
+    admin
+        .put(
+            path,
+            json!({"reason": "Back to the default", "policy": {}, "expected_version": 1}),
+        )
+        .await;
+    let history = admin
+        .get("/api/v1/environments/prod/gate/history")
+        .await
+        .body;
+    let versions: Vec<(i64, &str)> = history
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|v| {
+            (
+                v["version"].as_i64().unwrap_or(-1),
+                v["reason"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        versions,
+        [(2, "Back to the default"), (1, "Two approvals for prod")]
+    );
+
+    // Versions are history: the database refuses to change one.
+    let changed = sqlx::query("UPDATE gate_policies SET reason = 'rewritten'")
+        .execute(&pool)
+        .await;
+    assert!(changed.is_err(), "a kept version was changed");
+    let audit = admin
+        .get("/api/v1/audit?action=environment.gate")
+        .await
+        .body;
+    assert_eq!(audit["items"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        admin.get("/api/v1/environments/nowhere/gate").await.status,
+        StatusCode::NOT_FOUND
+    );
+}

@@ -66,7 +66,7 @@ fn expected(method: &str, path: &str) -> Option<Expect> {
         {
             ADMIN
         }
-        ("POST" | "PATCH", p) if p.starts_with("/api/v1/environments") => ADMIN,
+        ("POST" | "PATCH" | "PUT", p) if p.starts_with("/api/v1/environments") => ADMIN,
         ("POST" | "PATCH", p) if p.starts_with("/api/v1/services") => CATALOG,
         ("PUT" | "DELETE", "/api/v1/services/{slug}/dependencies/{to}") => CATALOG,
         ("POST", "/api/v1/deployments" | "/api/v1/deployments/{id}/status") => DEPLOY,
