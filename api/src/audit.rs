@@ -4,7 +4,7 @@ use time::OffsetDateTime;
 
 /// Every kind of record the audit log speaks of (`target_kind`). The server refuses to record
 /// any other, so a filter can offer exactly these.
-pub const TARGET_KINDS: [&str; 10] = [
+pub const TARGET_KINDS: [&str; 11] = [
     "team",
     "system",
     "service",
@@ -13,6 +13,7 @@ pub const TARGET_KINDS: [&str; 10] = [
     "deployment",
     "incident",
     "action_item",
+    "promotion",
     "api_token",
     "database",
 ];

@@ -229,6 +229,82 @@ impl PromotionState {
     }
 }
 
+/// Asking to promote a version of a service into an environment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewPromotion {
+    /// The service's slug.
+    pub service: String,
+    pub version: String,
+    /// The target environment's slug.
+    pub to: String,
+    /// Where the version comes from; by default the stage just before `to`. Only a hotfix may
+    /// name an earlier one, where the target's policy allows it.
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub hotfix: bool,
+    /// Why, for the approvers.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// An approver's decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PromotionDecision {
+    /// `approve` or `reject`.
+    pub decision: String,
+    /// Needed to reject: why.
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// One person's decision on a request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PromotionApproval {
+    pub person: crate::PersonRef,
+    /// `approve` or `reject`.
+    pub decision: String,
+    pub comment: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+/// A promotion request, with what its gate says now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Promotion {
+    pub id: i64,
+    pub service: crate::ServiceRef,
+    pub version: String,
+    pub from: String,
+    pub to: String,
+    pub hotfix: bool,
+    pub state: PromotionState,
+    pub reason: String,
+    pub requester: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub decided_at: Option<OffsetDateTime>,
+    pub decided_by: Option<String>,
+    pub decision_note: String,
+    /// The gate policy version it was decided under (while pending: the one in force now).
+    pub policy_version: i32,
+    /// Who broke the glass, and why: shown on the request forever.
+    pub break_glass: Option<String>,
+    pub approvals: Vec<PromotionApproval>,
+    /// Every condition of the gate, as of now (or as of the decision).
+    pub conditions: Vec<Condition>,
+    pub verdict: Verdict,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

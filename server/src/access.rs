@@ -595,6 +595,11 @@ pub fn rule(method: &Method, route: &str) -> Option<Rule> {
         ("POST", "/api/v1/incidents/{id}/action-items") => needs(IncidentsWrite),
         ("PATCH", "/api/v1/action-items/{id}") => needs(IncidentsDeclare),
 
+        ("POST", "/api/v1/promotions") => needs(PromotionsRequest),
+        ("GET", "/api/v1/promotions/{id}") => needs(Read),
+        // Where someone may approve is checked by the handler against the target.
+        ("POST", "/api/v1/promotions/{id}/decisions") => needs(PromotionsApprove),
+
         ("POST", "/api/v1/webhooks/alertmanager" | "/api/v1/webhooks/pagerduty") => Rule::Webhook,
 
         _ => return None,

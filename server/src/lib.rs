@@ -82,6 +82,7 @@ impl AppState {
         (name = "webhooks", description = "Alerts open, update and resolve incidents: receivers for \
             Alertmanager and PagerDuty, each authenticated by its own secret"),
         (name = "postmortems", description = "Blameless postmortems: writing, review, publishing"),
+        (name = "promotions", description = "Promotion requests and their gates: ask, read what the gate says, decide"),
         (name = "action items", description = "What postmortems commit to doing, and how well it gets done"),
         (name = "audit", description = "The append-only, hash-chained record of every change"),
         (name = "auth", description = "Who is signed in, and API tokens")
@@ -157,6 +158,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(webhooks::routes::router())
         .merge(postmortems::routes::router())
         .merge(postmortems::actions::routes::router())
+        .merge(promotions::routes::router())
         .merge(audit::routes::router())
         .merge(auth::routes::api_router())
         .split_for_parts()

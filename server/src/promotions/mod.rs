@@ -4,3 +4,5 @@
 
 pub mod gate;
 pub mod model;
+pub mod repo;
+pub mod routes;

@@ -11,6 +11,7 @@ mod incidents;
 mod permissions;
 mod platform;
 mod postmortems;
+mod promotions;
 mod seed;
 mod tokens;
 mod webhooks;

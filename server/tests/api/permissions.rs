@@ -85,6 +85,8 @@ fn expected(method: &str, path: &str) -> Option<Expect> {
         ("POST", "/api/v1/incidents/{id}/postmortem/review") => PERSON,
         ("POST", "/api/v1/incidents/{id}/action-items") => RUN_INCIDENTS,
         ("PATCH", "/api/v1/action-items/{id}") => DECLARE,
+        ("POST", "/api/v1/promotions") => roles(&["developer", "admin"], &["promotions:write"]),
+        ("POST", "/api/v1/promotions/{id}/decisions") => roles(&["approver"], &[]),
         _ => return None,
     })
 }

@@ -1,0 +1,409 @@
+//! HTTP handlers of promotion requests: ask, read (with what the gate says now), and decide.
+//! Every rule is enforced here, in a transaction that locks the request and holds the target
+//! environment (so a policy edit waits, and the decision names the policy it was judged under).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use portolan_api::{
+    ErrorBody, NewPromotion, Promotion, PromotionDecision, PromotionState, Verdict,
+};
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{model, repo};
+use crate::AppState;
+use crate::access::Caller;
+use crate::audit::{self, Actor, repo::Change};
+use crate::environments::gate as policies;
+use crate::error::{AppError, AppResult, Problems};
+use crate::extract::ApiJson;
+use crate::validate;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(request_promotion))
+        .routes(routes!(get_promotion))
+        .routes(routes!(decide_promotion))
+}
+
+/// The request as answered, its gate judged now.
+async fn answer(state: &AppState, conn: &mut PgConnection, id: i64) -> AppResult<Promotion> {
+    let row = repo::row(conn, id, false).await?;
+    let current = policies::current(conn, row.to_id, &row.to_slug).await?;
+    repo::shown(
+        conn,
+        row,
+        (current.version, current.policy),
+        &state.config.group_roles,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+}
+
+/// The person behind the caller: the one signed in, or the owner of the token.
+async fn person_of(conn: &mut PgConnection, actor: &Actor) -> AppResult<Option<i64>> {
+    if let Some(token) = actor.id.strip_prefix("token:") {
+        let id: i64 = token.parse().unwrap_or_default();
+        return Ok(
+            sqlx::query_scalar("SELECT user_id FROM api_tokens WHERE id = $1")
+                .bind(id)
+                .fetch_optional(conn)
+                .await?,
+        );
+    }
+    crate::incidents::repo::person_id(conn, &actor.id).await
+}
+
+/// An environment's id, position and whether it is live, by slug.
+async fn environment(
+    conn: &mut PgConnection,
+    problems: &mut Problems,
+    field: &str,
+    slug: &str,
+) -> AppResult<Option<(i64, i32)>> {
+    let row: Option<(i64, i32, bool)> = sqlx::query_as(
+        "SELECT id, position, archived_at IS NOT NULL FROM environments WHERE slug = $1",
+    )
+    .bind(slug)
+    .fetch_optional(conn)
+    .await?;
+    Ok(match row {
+        Some((id, position, false)) => Some((id, position)),
+        Some(_) => {
+            problems.add(field, format!("environment '{slug}' is archived"));
+            None
+        }
+        None => {
+            problems.add(field, format!("no environment has the slug '{slug}'"));
+            None
+        }
+    })
+}
+
+/// Ask to promote a version into an environment. Asking again for the same pending promotion
+/// answers the existing request (200) instead of making a second one (201).
+#[utoipa::path(post, path = "/api/v1/promotions", tag = "promotions", request_body = NewPromotion,
+    responses((status = 201, body = Promotion), (status = 200, body = Promotion),
+        (status = 422, body = ErrorBody)))]
+async fn request_promotion(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(new): ApiJson<NewPromotion>,
+) -> AppResult<Response> {
+    let mut problems = Problems::default();
+    let version = problems.check("version", validate::token(&new.version, 100));
+    let reason = new
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_string();
+    if reason.chars().count() > 2_000 {
+        problems.add("reason", "must be at most 2000 characters");
+    }
+    let mut tx = state.pool.begin().await?;
+    let service: Option<(i64, bool)> =
+        crate::catalog::repo::service_id(&mut tx, &new.service).await?;
+    let service = match service {
+        Some((id, false)) => Some(id),
+        Some(_) => {
+            problems.add("service", format!("service '{}' is archived", new.service));
+            None
+        }
+        None => {
+            problems.add(
+                "service",
+                format!("no service has the slug '{}'", new.service),
+            );
+            None
+        }
+    };
+    let to = environment(&mut tx, &mut problems, "to", &new.to).await?;
+    let from = match (&new.from, to) {
+        (Some(slug), _) => environment(&mut tx, &mut problems, "from", slug).await?,
+        (None, Some((to_id, _))) => match repo::previous_stage(&mut tx, to_id).await? {
+            Some((id, _)) => {
+                let (id, position): (i64, i32) =
+                    sqlx::query_as("SELECT id, position FROM environments WHERE id = $1")
+                        .bind(id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                Some((id, position))
+            }
+            None => {
+                problems.add(
+                    "to",
+                    format!("{} is the first stage: nothing is promoted into it", new.to),
+                );
+                None
+            }
+        },
+        (None, None) => None,
+    };
+    if let (Some((_, f)), Some((_, t))) = (from, to)
+        && f >= t
+    {
+        problems.add("from", "must be an earlier stage than the target");
+    }
+    problems.finish()?;
+    let (Some(service), Some((from_id, _)), Some((to_id, _)), Some(version)) =
+        (service, from, to, version)
+    else {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "a checked promotion field is missing"
+        )));
+    };
+    let existing: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM promotions WHERE service_id = $1 AND to_environment_id = $2 AND version = $3
+            AND state = 'pending'",
+    )
+    .bind(service)
+    .bind(to_id)
+    .bind(&version)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(id) = existing {
+        tx.commit().await?;
+        let mut conn = state.pool.acquire().await?;
+        let p = answer(&state, &mut conn, id).await?;
+        return Ok((
+            StatusCode::OK,
+            [("location", format!("/api/v1/promotions/{id}"))],
+            Json(p),
+        )
+            .into_response());
+    }
+    let policy = policies::current(&mut tx, to_id, &new.to).await?;
+    let requester_user = person_of(&mut tx, &actor).await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO promotions (service_id, version, from_environment_id, to_environment_id, hotfix,
+                                 reason, requester_id, requester_name, requester_user_id, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now() + make_interval(hours => $10))
+         RETURNING id",
+    )
+    .bind(service)
+    .bind(&version)
+    .bind(from_id)
+    .bind(to_id)
+    .bind(new.hotfix)
+    .bind(&reason)
+    .bind(&actor.id)
+    .bind(&actor.name)
+    .bind(requester_user)
+    .bind(policy.policy.expire_after_hours as i32)
+    .fetch_one(&mut *tx)
+    .await?;
+    let p = answer(&state, &mut tx, id).await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        "promotion.request",
+        ("promotion", &id.to_string()),
+        Change::created(&p),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        [("location", format!("/api/v1/promotions/{id}"))],
+        Json(p),
+    )
+        .into_response())
+}
+
+/// One promotion request, with every condition of its gate as of now (or as of its decision).
+#[utoipa::path(get, path = "/api/v1/promotions/{id}", tag = "promotions",
+    params(("id" = i64, Path, description = "The request's number")),
+    responses((status = 200, body = Promotion), (status = 404, body = ErrorBody)))]
+async fn get_promotion(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> AppResult<Json<Promotion>> {
+    let mut conn = state.pool.acquire().await?;
+    Ok(Json(answer(&state, &mut conn, id).await?))
+}
+
+/// Approve or reject (with a reason). One decision per person; the requester never decides,
+/// nor anyone who may not approve into the target, nor (where the policy says so) an author of
+/// a promoted commit. A rejection ends the request; an approval that opens the gate approves it.
+#[utoipa::path(post, path = "/api/v1/promotions/{id}/decisions", tag = "promotions",
+    request_body = PromotionDecision,
+    params(("id" = i64, Path, description = "The request's number")),
+    responses((status = 200, body = Promotion), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn decide_promotion(
+    State(state): State<AppState>,
+    actor: Actor,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+    ApiJson(d): ApiJson<PromotionDecision>,
+) -> AppResult<Json<Promotion>> {
+    let comment = d
+        .comment
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_string();
+    let approve = match d.decision.as_str() {
+        "approve" => true,
+        "reject" if comment.is_empty() => {
+            return Err(AppError::field(
+                "comment",
+                "say why you reject it (the requester reads it)",
+            ));
+        }
+        "reject" => false,
+        other => {
+            return Err(AppError::field(
+                "decision",
+                format!("'{other}' is not approve or reject"),
+            ));
+        }
+    };
+    if comment.chars().count() > 2_000 {
+        return Err(AppError::field(
+            "comment",
+            "must be at most 2000 characters",
+        ));
+    }
+    let now = OffsetDateTime::now_utc();
+    let mut tx = state.pool.begin().await?;
+    let row = repo::row(&mut tx, id, true).await?;
+    // Held until commit: a policy edit (which locks the environment) waits for this decision.
+    sqlx::query("SELECT 1 FROM environments WHERE id = $1 FOR SHARE")
+        .bind(row.to_id)
+        .execute(&mut *tx)
+        .await?;
+    let state_now = row.state();
+    if state_now.is_decided() {
+        return Err(AppError::Conflict(format!(
+            "promotion #{id} is already {}; it takes no more decisions",
+            state_now.as_str()
+        )));
+    }
+    if now >= row.expires_at {
+        sqlx::query(
+            "UPDATE promotions SET state = 'expired', decided_at = expires_at, decided_by = 'Portolan',
+                    decision_note = 'expired before a decision', updated_at = now(),
+                    row_version = row_version + 1 WHERE id = $1",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        return Err(AppError::Conflict(format!(
+            "promotion #{id} expired; ask again"
+        )));
+    }
+    let Caller::Person { access } = &caller else {
+        return Err(AppError::Forbidden(
+            "decisions are made by people, not tokens".into(),
+        ));
+    };
+    if !access.may_approve_in(&row.to_slug) {
+        return Err(AppError::Forbidden(format!(
+            "you may not approve promotions into {} (this needs the approver role for it)",
+            row.to_slug
+        )));
+    }
+    let me = crate::incidents::repo::person_id(&mut tx, &actor.id)
+        .await?
+        .ok_or_else(|| {
+            AppError::Forbidden("sign in again: your account is not on record".into())
+        })?;
+    if row.requester_key.as_deref() == Some(actor.id.as_str()) {
+        return Err(AppError::Forbidden(format!(
+            "you asked for promotion #{id}: someone else must decide it"
+        )));
+    }
+    let current = policies::current(&mut tx, row.to_id, &row.to_slug).await?;
+    if current.policy.exclude_commit_authors {
+        let (_, authors) =
+            repo::source_facts(&mut tx, row.service_id, row.from_id, &row.version).await?;
+        let mine: Option<(String, Option<String>)> =
+            sqlx::query_as("SELECT display_name, email FROM users WHERE id = $1")
+                .bind(me)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some((name, email)) = mine
+            && authors.iter().any(|a| {
+                a.eq_ignore_ascii_case(&name)
+                    || email
+                        .as_deref()
+                        .is_some_and(|e| a.to_lowercase().contains(&e.to_lowercase()))
+            })
+        {
+            return Err(AppError::Forbidden(format!(
+                "you authored a commit in {}: the gate of {} takes no approval from authors",
+                row.version, row.to_slug
+            )));
+        }
+    }
+    let inserted = sqlx::query(
+        "INSERT INTO promotion_approvals (promotion_id, user_id, decision, comment)
+         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+    )
+    .bind(id)
+    .bind(me)
+    .bind(if approve { "approve" } else { "reject" })
+    .bind(&comment)
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Err(AppError::Conflict(format!(
+            "you already decided promotion #{id}"
+        )));
+    }
+    let before = answer(&state, &mut tx, id).await?;
+    let to = if !approve {
+        Some((
+            PromotionState::Rejected,
+            format!("rejected by {}: {comment}", actor.name),
+        ))
+    } else if before.verdict == Verdict::Open {
+        Some((
+            PromotionState::Approved,
+            format!(
+                "approved; the gate is open ({} approvals)",
+                before.approvals.len()
+            ),
+        ))
+    } else {
+        None
+    };
+    if let Some((to, note)) = to {
+        model::check_move(PromotionState::Pending, to).map_err(AppError::Conflict)?;
+        sqlx::query(
+            "UPDATE promotions SET state = $2, decided_at = now(), decided_by = $3, decision_note = $4,
+                    policy_version = $5, updated_at = now(), row_version = row_version + 1
+              WHERE id = $1",
+        )
+        .bind(id)
+        .bind(to.as_str())
+        .bind(&actor.name)
+        .bind(&note)
+        .bind(current.version)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let after = answer(&state, &mut tx, id).await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        if approve {
+            "promotion.approve"
+        } else {
+            "promotion.reject"
+        },
+        ("promotion", &id.to_string()),
+        Change::changed(&before, &after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(after))
+}

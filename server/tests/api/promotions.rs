@@ -1,0 +1,308 @@
+//! Promotion requests through the router: asking (and refusing bad requests), the gate as it
+//! reads, and decisions, including the forced cases: the requester approving their own request,
+//! an approver of another environment, a second decision, a decided request, a token.
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+use crate::{Auth, TestApp};
+
+async fn shipped(app: &TestApp, env: &str, version: &str) {
+    app.create(
+        "/api/v1/deployments",
+        json!({"service": "checkout-api", "environment": env, "version": version,
+               "status": "succeeded", "external_id": format!("{env}-{version}"),
+               "changes": [{"sha": "abc1234", "author": "Test dana", "message": "Retry the card call",
+                            "committed_at": "2026-01-01T10:00:00Z"}]}),
+    )
+    .await;
+}
+
+fn condition<'a>(p: &'a Value, key: &str) -> &'a Value {
+    p["conditions"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["key"] == key))
+        .unwrap_or_else(|| panic!("no {key} in {p}"))
+}
+
+#[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
+async fn a_promotion_is_asked_for_judged_and_decided_once(pool: PgPool) {
+    let admin = TestApp::new(pool.clone()).await;
+    admin.scene().await;
+    shipped(&admin, "staging", "1.2.0").await;
+    admin
+        .put(
+            "/api/v1/environments/prod/gate",
+            json!({"reason": "Two people for prod", "policy": {
+                "approvals": [{"name": "Release managers", "count": 2, "roles": ["approver", "approver@prod"]}],
+                "exclude_commit_authors": true}}),
+        )
+        .await;
+    let dev = admin.as_roles("dana", &["developer"]).await;
+    let both = admin.as_roles("bo", &["developer", "approver"]).await;
+    let stager = admin.as_roles("stan", &["approver@staging"]).await;
+    let ann = admin.as_roles("ann", &["approver@prod"]).await;
+    let ben = admin.as_roles("ben", &["approver"]).await;
+    let cy = admin.as_roles("cy", &["approver"]).await;
+
+    // Bad requests are named field by field.
+    let bad = dev
+        .post(
+            "/api/v1/promotions",
+            json!({"service": "nope", "version": " ", "to": "dev"}),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
+    assert_eq!(bad.error_fields(), ["version", "service", "to"]);
+    assert!(bad.text.contains("dev is the first stage"), "{}", bad.text);
+    let backwards = dev
+        .post(
+            "/api/v1/promotions",
+            json!({"service": "checkout-api", "version": "1.2.0", "to": "staging", "from": "prod"}),
+        )
+        .await;
+    assert_eq!(backwards.error_fields(), ["from"]);
+    // Viewers and approvers do not ask.
+    assert_eq!(
+        ann.post(
+            "/api/v1/promotions",
+            json!({"service": "checkout-api", "version": "1.2.0", "to": "prod"})
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Asked by someone who is also an approver: their own approval is refused.
+    let asked = both
+        .post(
+            "/api/v1/promotions",
+            json!({"service": "checkout-api", "version": "1.2.0", "to": "prod", "reason": "Card retries"}),
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::CREATED, "{}", asked.text);
+    let p = asked.body.clone();
+    let id = p["id"].as_i64().expect("id");
+    assert_eq!(
+        (p["from"].as_str(), p["state"].as_str()),
+        (Some("staging"), Some("pending"))
+    );
+    assert_eq!(p["verdict"], "waiting");
+    assert_eq!(condition(&p, "previous_environment")["status"], "pass");
+    assert_eq!(
+        condition(&p, "approvals:Release managers")["reason"],
+        "needs 2 more approvals from Release managers"
+    );
+    // Asking again answers the same request.
+    let again = both
+        .post(
+            "/api/v1/promotions",
+            json!({"service": "checkout-api", "version": "1.2.0", "to": "prod"}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.body["id"], id);
+
+    let decide = |app: &TestApp, body: Value| {
+        let app = app.clone();
+        async move {
+            app.post(&format!("/api/v1/promotions/{id}/decisions"), body)
+                .await
+        }
+    };
+    let approve = json!({"decision": "approve"});
+    let own = decide(&both, approve.clone()).await;
+    assert_eq!(own.status, StatusCode::FORBIDDEN, "{}", own.text);
+    assert!(
+        own.text.contains("someone else must decide"),
+        "{}",
+        own.text
+    );
+    let elsewhere = decide(&stager, approve.clone()).await;
+    assert_eq!(elsewhere.status, StatusCode::FORBIDDEN);
+    assert!(elsewhere.text.contains("into prod"), "{}", elsewhere.text);
+    assert_eq!(
+        decide(&dev, approve.clone()).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let first = decide(&ann, approve.clone()).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    assert_eq!(first.body["state"], "pending");
+    assert_eq!(
+        condition(&first.body, "approvals:Release managers")["reason"],
+        "needs 1 more approval from Release managers (approved: Test ann)"
+    );
+    let twice = decide(&ann, approve.clone()).await;
+    assert_eq!(twice.status, StatusCode::CONFLICT);
+    assert!(twice.text.contains("already decided"), "{}", twice.text);
+    let second = decide(&ben, approve.clone()).await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.text);
+    assert_eq!(second.body["state"], "approved");
+    assert_eq!(second.body["verdict"], "open");
+    assert_eq!(second.body["policy_version"], 1);
+    assert_eq!(second.body["decided_by"], "Test ben");
+    let late = decide(&cy, approve.clone()).await;
+    assert_eq!(late.status, StatusCode::CONFLICT);
+    assert!(late.text.contains("already approved"), "{}", late.text);
+
+    // Everything is in the audit log.
+    let audit = admin
+        .get(&format!(
+            "/api/v1/audit?target_kind=promotion&target_id={id}"
+        ))
+        .await;
+    let actions: Vec<&str> = audit.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|r| r["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "promotion.approve",
+            "promotion.approve",
+            "promotion.request"
+        ]
+    );
+    assert_eq!(
+        admin.get("/api/v1/promotions/999999").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
+async fn a_rejection_ends_it_and_pipelines_ask_with_tokens(pool: PgPool) {
+    let admin = TestApp::new(pool.clone()).await;
+    admin.scene().await;
+    shipped(&admin, "staging", "1.3.0").await;
+    let dev = admin.as_roles("dana", &["developer"]).await;
+    let made = dev
+        .post(
+            "/api/v1/tokens",
+            json!({"name": "pipeline", "scopes": ["promotions:write"]}),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+    let pipeline = admin.with_auth(Auth::Bearer(
+        made.body["token"].as_str().expect("token").to_string(),
+    ));
+    let asked = pipeline
+        .post(
+            "/api/v1/promotions",
+            json!({"service": "checkout-api", "version": "1.3.0", "to": "prod"}),
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::CREATED, "{}", asked.text);
+    let id = asked.body["id"].as_i64().expect("id");
+    assert!(
+        asked.body["requester"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("pipeline"))
+    );
+    let path = format!("/api/v1/promotions/{id}/decisions");
+    // The token may read it, not decide it.
+    assert_eq!(
+        pipeline
+            .get(&format!("/api/v1/promotions/{id}"))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        pipeline
+            .post(&path, json!({"decision": "approve"}))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    // The token's owner counts as the requester: they never approve it, even as an approver.
+    let owner_as_approver = admin.as_roles("dana", &["developer", "approver"]).await;
+    let own = owner_as_approver
+        .post(&path, json!({"decision": "approve"}))
+        .await;
+    assert_eq!(own.status, StatusCode::FORBIDDEN, "{}", own.text);
+
+    let rita = admin.as_roles("rita", &["approver"]).await;
+    let no_reason = rita.post(&path, json!({"decision": "reject"})).await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(no_reason.error_fields(), ["comment"]);
+    let unknown = rita.post(&path, json!({"decision": "maybe"})).await;
+    assert_eq!(unknown.error_fields(), ["decision"]);
+    let rejected = rita
+        .post(
+            &path,
+            json!({"decision": "reject", "comment": "Wait for the payment provider's fix"}),
+        )
+        .await;
+    assert_eq!(rejected.status, StatusCode::OK, "{}", rejected.text);
+    assert_eq!(rejected.body["state"], "rejected");
+    assert_eq!(
+        rejected.body["decision_note"],
+        "rejected by Test rita: Wait for the payment provider's fix"
+    );
+    assert_eq!(rejected.body["approvals"][0]["decision"], "reject");
+    // Decided: nothing more.
+    let after = admin
+        .as_roles("sam", &["approver"])
+        .await
+        .post(&path, json!({"decision": "approve"}))
+        .await;
+    assert_eq!(after.status, StatusCode::CONFLICT);
+    // A new request for the same version may be made now.
+    let again = pipeline
+        .post(
+            "/api/v1/promotions",
+            json!({"service": "checkout-api", "version": "1.3.0", "to": "prod"}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.text);
+    assert_ne!(again.body["id"], id);
+}
+
+#[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
+async fn the_gate_waits_for_the_previous_stage_and_expired_requests_take_no_decision(pool: PgPool) {
+    let admin = TestApp::new(pool.clone()).await;
+    admin.scene().await;
+    let dev = admin.as_roles("dana", &["developer"]).await;
+    let asked = dev
+        .post(
+            "/api/v1/promotions",
+            json!({"service": "checkout-api", "version": "2.0.0", "to": "prod"}),
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::CREATED, "{}", asked.text);
+    let id = asked.body["id"].as_i64().expect("id");
+    assert_eq!(
+        condition(&asked.body, "previous_environment")["reason"],
+        "not yet succeeded in staging"
+    );
+    assert_eq!(asked.body["verdict"], "waiting");
+    shipped(&admin, "staging", "2.0.0").await;
+    let now = admin.get(&format!("/api/v1/promotions/{id}")).await.body;
+    assert_eq!(condition(&now, "previous_environment")["status"], "pass");
+    assert_eq!(
+        now["verdict"], "open",
+        "no approvals needed by the default policy"
+    );
+
+    sqlx::query("UPDATE promotions SET expires_at = now() - interval '1 minute', created_at = now() - interval '3 days' WHERE id = $1")
+        .bind(id)
+        .execute(&pool)
+        .await
+        .expect("age it");
+    let rita = admin.as_roles("rita", &["approver"]).await;
+    let expired = rita
+        .post(
+            &format!("/api/v1/promotions/{id}/decisions"),
+            json!({"decision": "approve"}),
+        )
+        .await;
+    assert_eq!(expired.status, StatusCode::CONFLICT, "{}", expired.text);
+    assert!(expired.text.contains("expired"), "{}", expired.text);
+    assert_eq!(
+        admin.get(&format!("/api/v1/promotions/{id}")).await.body["state"],
+        "expired"
+    );
+}
