@@ -382,12 +382,13 @@ fn matches(rule: &ApprovalRule, a: &Approver, owning_team_group: Option<&str>) -
         || (rule.owning_team && owning_team_group.is_some_and(|t| a.groups.iter().any(|g| g == t)))
 }
 
-/// Whether `a` authored one of the commits (by e-mail or name, ignoring case).
-fn authored(a: &Approver, authors: &[String]) -> bool {
+/// Whether the person named `name` (with `email`) authored one of the commits: an author is
+/// matched by name or e-mail address (alone or as `Name <address>`), ignoring case.
+pub fn is_author(name: &str, email: Option<&str>, authors: &[String]) -> bool {
     authors.iter().any(|author| {
         let author = author.trim();
-        author.eq_ignore_ascii_case(&a.name)
-            || a.email.as_deref().is_some_and(|e| {
+        author.eq_ignore_ascii_case(name)
+            || email.is_some_and(|e| {
                 author.eq_ignore_ascii_case(e)
                     || author
                         .to_lowercase()
@@ -402,7 +403,9 @@ fn disqualified(f: &Facts<'_>, a: &Approver) -> Option<&'static str> {
         Some("asked for this promotion")
     } else if !a.may_approve_here {
         Some("may not approve into this environment")
-    } else if f.policy.exclude_commit_authors && authored(a, f.commit_authors) {
+    } else if f.policy.exclude_commit_authors
+        && is_author(&a.name, a.email.as_deref(), f.commit_authors)
+    {
         Some("authored a commit being promoted")
     } else {
         None

@@ -331,12 +331,7 @@ async fn decide_promotion(
                 .fetch_optional(&mut *tx)
                 .await?;
         if let Some((name, email)) = mine
-            && authors.iter().any(|a| {
-                a.eq_ignore_ascii_case(&name)
-                    || email
-                        .as_deref()
-                        .is_some_and(|e| a.to_lowercase().contains(&e.to_lowercase()))
-            })
+            && super::gate::is_author(&name, email.as_deref(), &authors)
         {
             return Err(AppError::Forbidden(format!(
                 "you authored a commit in {}: the gate of {} takes no approval from authors",

@@ -306,3 +306,101 @@ async fn the_gate_waits_for_the_previous_stage_and_expired_requests_take_no_deci
         "expired"
     );
 }
+
+/// Many approvers (and one rejecter) decide the same request at once, again and again: there is
+/// exactly one decision, and every approval is either recorded or refused, never lost.
+#[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
+async fn concurrent_decisions_make_exactly_one_decision(pool: PgPool) {
+    let admin = TestApp::new(pool.clone()).await;
+    admin.scene().await;
+    admin
+        .put(
+            "/api/v1/environments/prod/gate",
+            json!({"reason": "Two for prod", "policy": {"approvals": [{"name": "Approvers", "count": 2}]}}),
+        )
+        .await;
+    let dev = admin.as_roles("dana", &["developer"]).await;
+    let mut approvers = Vec::new();
+    for n in 0..8 {
+        approvers.push(admin.as_roles(&format!("approver{n}"), &["approver"]).await);
+    }
+    for round in 0..5 {
+        let version = format!("3.{round}.0");
+        shipped(&admin, "staging", &version).await;
+        let asked = dev
+            .post(
+                "/api/v1/promotions",
+                json!({"service": "checkout-api", "version": version, "to": "prod"}),
+            )
+            .await;
+        assert_eq!(asked.status, StatusCode::CREATED, "{}", asked.text);
+        let id = asked.body["id"].as_i64().expect("id");
+        let path = format!("/api/v1/promotions/{id}/decisions");
+        let answers = futures_util::future::join_all(approvers.iter().enumerate().map(|(n, a)| {
+            let a = a.clone();
+            let path = path.clone();
+            // In odd rounds one of them rejects.
+            let body = if round % 2 == 1 && n == 3 {
+                json!({"decision": "reject", "comment": "not today"})
+            } else {
+                json!({"decision": "approve"})
+            };
+            async move { a.post(&path, body).await }
+        }))
+        .await;
+        let ok = answers
+            .iter()
+            .filter(|a| a.status == StatusCode::OK)
+            .count();
+        assert!(
+            answers
+                .iter()
+                .all(|a| a.status == StatusCode::OK || a.status == StatusCode::CONFLICT),
+            "round {round}: {:?}",
+            answers
+                .iter()
+                .map(|a| (a.status, a.text.clone()))
+                .collect::<Vec<_>>()
+        );
+        let (state, decided): (String, i64) = sqlx::query_as(
+            "SELECT state, (SELECT count(*) FROM audit_log WHERE target_kind = 'promotion' AND target_id = $1::text
+                                AND action IN ('promotion.approve', 'promotion.reject')) FROM promotions WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .expect("state");
+        let recorded: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM promotion_approvals WHERE promotion_id = $1")
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .expect("count");
+        assert_eq!(
+            recorded as usize, ok,
+            "round {round}: every 200 is a recorded decision, nothing else is"
+        );
+        assert_eq!(
+            decided as usize, ok,
+            "round {round}: each recorded decision is audited once"
+        );
+        assert!(
+            state == "approved" || state == "rejected",
+            "round {round}: {state}"
+        );
+        let decisive = answers
+            .iter()
+            .filter(|a| a.status == StatusCode::OK && a.body["state"] != "pending")
+            .count();
+        assert_eq!(
+            decisive, 1,
+            "round {round}: exactly one answer made the decision"
+        );
+        if state == "approved" {
+            assert_eq!(
+                ok, 2,
+                "round {round}: the second approval decides, the rest are refused"
+            );
+        }
+    }
+}
