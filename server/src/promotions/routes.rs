@@ -25,7 +25,7 @@ use crate::validate;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(request_promotion))
+        .routes(routes!(request_promotion, list_promotions))
         .routes(routes!(get_promotion))
         .routes(routes!(decide_promotion))
 }
@@ -213,6 +213,101 @@ async fn request_promotion(
         Json(p),
     )
         .into_response())
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PromotionListQuery {
+    /// One state (`pending`, `approved`, …); by default every state.
+    state: Option<String>,
+    /// Only this service's requests (slug).
+    service: Option<String>,
+    /// Only requests into this environment (slug).
+    to: Option<String>,
+    /// `true`: my inbox — pending requests I may decide (into environments I approve, not asked
+    /// by me, not decided by me yet).
+    decidable: Option<bool>,
+    cursor: Option<String>,
+    /// Page size, 1–200 (default 50).
+    limit: Option<u32>,
+}
+
+/// Promotion requests, newest first, each with what its gate says.
+#[utoipa::path(get, path = "/api/v1/promotions", tag = "promotions", params(PromotionListQuery),
+    responses((status = 200, body = portolan_api::Page<Promotion>), (status = 422, body = ErrorBody)))]
+async fn list_promotions(
+    State(state): State<AppState>,
+    actor: Actor,
+    Extension(caller): Extension<Caller>,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<PromotionListQuery>,
+) -> AppResult<Json<portolan_api::Page<Promotion>>> {
+    let limit = crate::pagination::page_size(q.limit)?;
+    let before = crate::pagination::decode_id_cursor(q.cursor.as_deref())?;
+    let mut problems = Problems::default();
+    let wanted = match q.state.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => problems.check(
+            "state",
+            PromotionState::parse(s).ok_or_else(|| {
+                format!(
+                    "'{s}' is not a state; use {}",
+                    PromotionState::ALL.map(PromotionState::as_str).join(", ")
+                )
+            }),
+        ),
+    };
+    let decidable = q.decidable.unwrap_or(false);
+    if decidable && wanted.is_some_and(|s| s != PromotionState::Pending) {
+        problems.add("state", "an inbox holds pending requests only");
+    }
+    problems.finish()?;
+    let mut conn = state.pool.acquire().await?;
+    let me = crate::incidents::repo::person_id(&mut conn, &actor.id).await?;
+    let ids: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT p.id, t.slug FROM promotions p
+           JOIN services s ON s.id = p.service_id
+           JOIN environments t ON t.id = p.to_environment_id
+          WHERE ($1::text IS NULL OR p.state = $1)
+            AND ($2::text IS NULL OR s.slug = $2)
+            AND ($3::text IS NULL OR t.slug = $3)
+            AND ($4::bigint IS NULL OR p.id < $4)
+            AND (NOT $5 OR (p.state = 'pending'
+                 AND p.requester_user_id IS DISTINCT FROM $6
+                 AND NOT EXISTS (SELECT 1 FROM promotion_approvals a
+                                  WHERE a.promotion_id = p.id AND a.user_id = $6)))
+          ORDER BY p.id DESC",
+    )
+    .bind(if decidable {
+        Some("pending")
+    } else {
+        wanted.map(PromotionState::as_str)
+    })
+    .bind(q.service.as_deref().filter(|s| !s.is_empty()))
+    .bind(q.to.as_deref().filter(|s| !s.is_empty()))
+    .bind(before)
+    .bind(decidable)
+    .bind(me)
+    .fetch_all(&mut *conn)
+    .await?;
+    // Where I may approve is decided by my roles, not by SQL.
+    let may = |env: &str| match &caller {
+        Caller::Person { access } => access.may_approve_in(env),
+        _ => false,
+    };
+    let mut page = Vec::new();
+    for (id, to) in ids {
+        if decidable && !may(&to) {
+            continue;
+        }
+        if page.len() as i64 > limit {
+            break;
+        }
+        page.push(answer(&state, &mut conn, id).await?);
+    }
+    Ok(Json(crate::pagination::finish_page(page, limit, |p| {
+        p.id.to_string()
+    })))
 }
 
 /// One promotion request, with every condition of its gate as of now (or as of its decision).

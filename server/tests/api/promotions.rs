@@ -404,3 +404,81 @@ async fn concurrent_decisions_make_exactly_one_decision(pool: PgPool) {
         }
     }
 }
+
+#[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
+async fn the_inbox_holds_what_i_may_decide(pool: PgPool) {
+    let admin = TestApp::new(pool.clone()).await;
+    admin.scene().await;
+    let dev = admin.as_roles("dana", &["developer"]).await;
+    for (version, to) in [("4.0.0", "prod"), ("4.1.0", "staging"), ("4.2.0", "prod")] {
+        let asked = dev
+            .post(
+                "/api/v1/promotions",
+                json!({"service": "checkout-api", "version": version, "to": to}),
+            )
+            .await;
+        assert_eq!(asked.status, StatusCode::CREATED, "{}", asked.text);
+    }
+    let prod = admin.as_roles("pat", &["approver@prod"]).await;
+    let everywhere = admin.as_roles("eve", &["approver"]).await;
+    let versions = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|p| p["version"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let inbox = prod.get("/api/v1/promotions?decidable=true").await;
+    assert_eq!(inbox.status, StatusCode::OK, "{}", inbox.text);
+    assert_eq!(
+        versions(&inbox.body),
+        ["4.2.0", "4.0.0"],
+        "only prod for an approver of prod"
+    );
+    assert_eq!(
+        versions(
+            &everywhere
+                .get("/api/v1/promotions?decidable=true")
+                .await
+                .body
+        )
+        .len(),
+        3
+    );
+    // Once I decided one, it leaves my inbox; the requester has none to decide.
+    let first = versions(&inbox.body).len();
+    let id = inbox.body["items"][0]["id"].as_i64().expect("id");
+    prod.post(
+        &format!("/api/v1/promotions/{id}/decisions"),
+        json!({"decision": "reject", "comment": "no"}),
+    )
+    .await;
+    assert_eq!(
+        versions(&prod.get("/api/v1/promotions?decidable=true").await.body).len(),
+        first - 1
+    );
+    assert!(versions(&dev.get("/api/v1/promotions?decidable=true").await.body).is_empty());
+    // Filters.
+    assert_eq!(
+        versions(&dev.get("/api/v1/promotions?state=rejected").await.body),
+        ["4.2.0"]
+    );
+    assert_eq!(
+        versions(&dev.get("/api/v1/promotions?to=staging").await.body),
+        ["4.1.0"]
+    );
+    let paged = dev.get("/api/v1/promotions?limit=2").await.body;
+    assert_eq!(versions(&paged), ["4.2.0", "4.1.0"]);
+    let cursor = paged["next_cursor"].as_str().expect("a next page");
+    assert_eq!(
+        versions(
+            &dev.get(&format!("/api/v1/promotions?limit=2&cursor={cursor}"))
+                .await
+                .body
+        ),
+        ["4.0.0"]
+    );
+    let bad = dev.get("/api/v1/promotions?state=done").await;
+    assert_eq!(bad.error_fields(), ["state"]);
+}
