@@ -596,7 +596,10 @@ pub fn rule(method: &Method, route: &str) -> Option<Rule> {
         ("PATCH", "/api/v1/action-items/{id}") => needs(IncidentsDeclare),
 
         ("POST", "/api/v1/promotions") => needs(PromotionsRequest),
-        ("GET", "/api/v1/promotions" | "/api/v1/promotions/{id}") => needs(Read),
+        (
+            "GET",
+            "/api/v1/promotions" | "/api/v1/promotions/{id}" | "/api/v1/promotions/{id}/wait",
+        ) => needs(Read),
         // Where someone may approve is checked by the handler against the target.
         ("POST", "/api/v1/promotions/{id}/decisions") => needs(PromotionsApprove),
 

@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(request_promotion, list_promotions))
         .routes(routes!(get_promotion))
+        .routes(routes!(wait_for_promotion))
         .routes(routes!(decide_promotion))
 }
 
@@ -42,6 +43,79 @@ async fn answer(state: &AppState, conn: &mut PgConnection, id: i64) -> AppResult
         OffsetDateTime::now_utc(),
     )
     .await
+}
+
+/// Settles a pending request that the clock or its gate has decided, in the caller's
+/// transaction: expired once past its time, approved once every condition of its gate passes
+/// (no approval needed, or the soak time that was still running has passed). Both are recorded
+/// as Portolan's doing.
+async fn settle(state: &AppState, conn: &mut PgConnection, id: i64) -> AppResult<()> {
+    let row = repo::row(conn, id, true).await?;
+    if row.state() != PromotionState::Pending {
+        return Ok(());
+    }
+    sqlx::query("SELECT 1 FROM environments WHERE id = $1 FOR SHARE")
+        .bind(row.to_id)
+        .execute(&mut *conn)
+        .await?;
+    let now = OffsetDateTime::now_utc();
+    let current = policies::current(conn, row.to_id, &row.to_slug).await?;
+    let expired = now >= row.expires_at;
+    let before = repo::shown(
+        conn,
+        row,
+        (current.version, current.policy),
+        &state.config.group_roles,
+        now,
+    )
+    .await?;
+    let (to, note) = if expired {
+        (
+            PromotionState::Expired,
+            "expired before a decision".to_string(),
+        )
+    } else if before.verdict == Verdict::Open {
+        (
+            PromotionState::Approved,
+            "the gate opened: every condition passes".to_string(),
+        )
+    } else {
+        return Ok(());
+    };
+    sqlx::query(
+        "UPDATE promotions SET state = $2, decided_at = LEAST(now(), expires_at), decided_by = 'Portolan',
+                decision_note = $3, policy_version = $4, updated_at = now(), row_version = row_version + 1
+          WHERE id = $1",
+    )
+    .bind(id)
+    .bind(to.as_str())
+    .bind(&note)
+    .bind(current.version)
+    .execute(&mut *conn)
+    .await?;
+    let after = answer(state, conn, id).await?;
+    audit::record(
+        conn,
+        &Actor::system(),
+        if expired {
+            "promotion.expire"
+        } else {
+            "promotion.approve"
+        },
+        ("promotion", &id.to_string()),
+        Change::changed(&before, &after),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Settles the request, then answers it.
+async fn settled(state: &AppState, id: i64) -> AppResult<Promotion> {
+    let mut tx = state.pool.begin().await?;
+    settle(state, &mut tx, id).await?;
+    let p = answer(state, &mut tx, id).await?;
+    tx.commit().await?;
+    Ok(p)
 }
 
 /// The person behind the caller: the one signed in, or the owner of the token.
@@ -206,6 +280,9 @@ async fn request_promotion(
         Change::created(&p),
     )
     .await?;
+    // A gate that needs nobody opens at once.
+    settle(&state, &mut tx, id).await?;
+    let p = answer(&state, &mut tx, id).await?;
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
@@ -318,8 +395,44 @@ async fn get_promotion(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> AppResult<Json<Promotion>> {
-    let mut conn = state.pool.acquire().await?;
-    Ok(Json(answer(&state, &mut conn, id).await?))
+    Ok(Json(settled(&state, id).await?))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct WaitQuery {
+    /// How long to wait for a decision, 1–300 seconds (default 60).
+    timeout_seconds: Option<u64>,
+}
+
+/// Waits (long-poll) until the request is decided or the timeout passes, then answers it as it
+/// stands: a pipeline calls this again while the state is `pending`.
+#[utoipa::path(get, path = "/api/v1/promotions/{id}/wait", tag = "promotions", params(WaitQuery,
+        ("id" = i64, Path, description = "The request's number")),
+    responses((status = 200, body = Promotion), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn wait_for_promotion(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<WaitQuery>,
+) -> AppResult<Json<Promotion>> {
+    let timeout = q.timeout_seconds.unwrap_or(60);
+    if !(1..=300).contains(&timeout) {
+        return Err(AppError::field(
+            "timeout_seconds",
+            "must be between 1 and 300",
+        ));
+    }
+    let until = tokio::time::Instant::now() + std::time::Duration::from_secs(timeout);
+    loop {
+        let p = settled(&state, id).await?;
+        let left = until.saturating_duration_since(tokio::time::Instant::now());
+        if p.state.is_decided() || left.is_zero() {
+            return Ok(Json(p));
+        }
+        tokio::time::sleep(left.min(std::time::Duration::from_secs(2))).await;
+    }
 }
 
 /// Approve or reject (with a reason). One decision per person; the requester never decides,
@@ -382,14 +495,7 @@ async fn decide_promotion(
         )));
     }
     if now >= row.expires_at {
-        sqlx::query(
-            "UPDATE promotions SET state = 'expired', decided_at = expires_at, decided_by = 'Portolan',
-                    decision_note = 'expired before a decision', updated_at = now(),
-                    row_version = row_version + 1 WHERE id = $1",
-        )
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        settle(&state, &mut tx, id).await?;
         tx.commit().await?;
         return Err(AppError::Conflict(format!(
             "promotion #{id} expired; ask again"

@@ -177,6 +177,7 @@ async fn a_rejection_ends_it_and_pipelines_ask_with_tokens(pool: PgPool) {
     let admin = TestApp::new(pool.clone()).await;
     admin.scene().await;
     shipped(&admin, "staging", "1.3.0").await;
+    one_approval(&admin).await;
     let dev = admin.as_roles("dana", &["developer"]).await;
     let made = dev
         .post(
@@ -261,11 +262,22 @@ async fn a_rejection_ends_it_and_pipelines_ask_with_tokens(pool: PgPool) {
     assert_ne!(again.body["id"], id);
 }
 
+async fn one_approval(admin: &TestApp) {
+    let set = admin
+        .put(
+            "/api/v1/environments/prod/gate",
+            json!({"reason": "One approval", "policy": {"approvals": [{"name": "Approvers", "count": 1}]}}),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.text);
+}
+
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
-async fn the_gate_waits_for_the_previous_stage_and_expired_requests_take_no_decision(pool: PgPool) {
+async fn a_gate_that_opens_by_itself_approves_and_time_expires_requests(pool: PgPool) {
     let admin = TestApp::new(pool.clone()).await;
     admin.scene().await;
     let dev = admin.as_roles("dana", &["developer"]).await;
+    // The default gate needs nobody, only success in the stage before.
     let asked = dev
         .post(
             "/api/v1/promotions",
@@ -274,19 +286,41 @@ async fn the_gate_waits_for_the_previous_stage_and_expired_requests_take_no_deci
         .await;
     assert_eq!(asked.status, StatusCode::CREATED, "{}", asked.text);
     let id = asked.body["id"].as_i64().expect("id");
+    assert_eq!(asked.body["state"], "pending");
     assert_eq!(
         condition(&asked.body, "previous_environment")["reason"],
         "not yet succeeded in staging"
     );
-    assert_eq!(asked.body["verdict"], "waiting");
     shipped(&admin, "staging", "2.0.0").await;
     let now = admin.get(&format!("/api/v1/promotions/{id}")).await.body;
-    assert_eq!(condition(&now, "previous_environment")["status"], "pass");
+    assert_eq!(now["state"], "approved", "{now}");
+    assert_eq!(now["decided_by"], "Portolan");
     assert_eq!(
-        now["verdict"], "open",
-        "no approvals needed by the default policy"
+        now["decision_note"],
+        "the gate opened: every condition passes"
     );
+    assert_eq!(now["policy_version"], 0);
+    // Already shipped: approved at once.
+    shipped(&admin, "staging", "2.0.1").await;
+    let at_once = dev
+        .post(
+            "/api/v1/promotions",
+            json!({"service": "checkout-api", "version": "2.0.1", "to": "prod"}),
+        )
+        .await;
+    assert_eq!(at_once.body["state"], "approved", "{}", at_once.text);
 
+    // With an approval needed, a request nobody decides expires; reading it settles that.
+    one_approval(&admin).await;
+    shipped(&admin, "staging", "2.1.0").await;
+    let asked = dev
+        .post(
+            "/api/v1/promotions",
+            json!({"service": "checkout-api", "version": "2.1.0", "to": "prod"}),
+        )
+        .await;
+    let id = asked.body["id"].as_i64().expect("id");
+    assert_eq!(asked.body["state"], "pending");
     sqlx::query("UPDATE promotions SET expires_at = now() - interval '1 minute', created_at = now() - interval '3 days' WHERE id = $1")
         .bind(id)
         .execute(&pool)
@@ -301,9 +335,70 @@ async fn the_gate_waits_for_the_previous_stage_and_expired_requests_take_no_deci
         .await;
     assert_eq!(expired.status, StatusCode::CONFLICT, "{}", expired.text);
     assert!(expired.text.contains("expired"), "{}", expired.text);
+    let read = admin.get(&format!("/api/v1/promotions/{id}")).await.body;
     assert_eq!(
-        admin.get(&format!("/api/v1/promotions/{id}")).await.body["state"],
-        "expired"
+        (read["state"].as_str(), read["decided_by"].as_str()),
+        (Some("expired"), Some("Portolan"))
+    );
+    let recorded: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM promotion_approvals WHERE promotion_id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .expect("count");
+    assert_eq!(recorded, 0, "the refused approval left nothing behind");
+}
+
+#[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
+async fn pipelines_wait_for_the_decision(pool: PgPool) {
+    let admin = TestApp::new(pool.clone()).await;
+    admin.scene().await;
+    one_approval(&admin).await;
+    shipped(&admin, "staging", "5.0.0").await;
+    let dev = admin.as_roles("dana", &["developer"]).await;
+    let id = dev
+        .create(
+            "/api/v1/promotions",
+            json!({"service": "checkout-api", "version": "5.0.0", "to": "prod"}),
+        )
+        .await["id"]
+        .as_i64()
+        .expect("id");
+    let wait = format!("/api/v1/promotions/{id}/wait");
+    assert_eq!(
+        dev.get(&format!("{wait}?timeout_seconds=0"))
+            .await
+            .error_fields(),
+        ["timeout_seconds"]
+    );
+    // Nobody decides: the wait ends at its timeout with the request still pending.
+    let started = std::time::Instant::now();
+    let pending = dev.get(&format!("{wait}?timeout_seconds=1")).await;
+    assert_eq!(pending.status, StatusCode::OK, "{}", pending.text);
+    assert_eq!(pending.body["state"], "pending");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+    // Someone approves while the pipeline waits: the wait ends with the decision.
+    let waiting = {
+        let dev = dev.clone();
+        let wait = wait.clone();
+        tokio::spawn(async move { dev.get(&format!("{wait}?timeout_seconds=30")).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let approved = admin
+        .as_roles("rita", &["approver"])
+        .await
+        .post(
+            &format!("/api/v1/promotions/{id}/decisions"),
+            json!({"decision": "approve"}),
+        )
+        .await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.text);
+    let started = std::time::Instant::now();
+    let answer = waiting.await.expect("the waiting request");
+    assert_eq!(answer.body["state"], "approved", "{}", answer.text);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "it did not wait for its timeout"
     );
 }
 
