@@ -17,6 +17,7 @@ use crate::pages::{
     incidents::{IncidentPage, IncidentsPage},
     not_found::NotFoundPage,
     postmortem::PostmortemPage,
+    promotions::{PromotionPage, PromotionsPage},
     service::ServicePage,
     tokens::TokensPage,
 };
@@ -91,6 +92,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/incidents") view=IncidentsPage/>
                     <Route path=path!("/incidents/:id") view=IncidentPage/>
                     <Route path=path!("/incidents/:id/postmortem") view=PostmortemPage/>
+                    <Route path=path!("/promotions") view=PromotionsPage/>
+                    <Route path=path!("/promotions/:id") view=PromotionPage/>
                     <Route path=path!("/actions") view=ActionsPage/>
                     <Route path=path!("/audit") view=AuditPage/>
                     <Route path=path!("/settings/tokens") view=TokensPage/>
@@ -130,6 +133,7 @@ fn TopBar(me: Resource<Result<Me, crate::api::ClientError>>) -> impl IntoView {
                     <a href="/" aria-current=move || current("/")>"Catalog"</a>
                     <a href="/environments" aria-current=move || current("/environments")>"Environments"</a>
                     <a href="/deployments" aria-current=move || current("/deployments")>"Deployments"</a>
+                    <a href="/promotions" aria-current=move || current("/promotions")>"Promotions"</a>
                     <a href="/incidents" aria-current=move || current("/incidents")>"Incidents"</a>
                     <a href="/actions" aria-current=move || current("/actions")>"Action items"</a>
                     <Suspense fallback=|| ()>
@@ -137,7 +141,6 @@ fn TopBar(me: Resource<Result<Me, crate::api::ClientError>>) -> impl IntoView {
                             <a href="/audit" aria-current=move || current("/audit")>"Audit log"</a>
                         })}
                     </Suspense>
-                    <a href="/api/docs" rel="external">"API"</a>
                 </nav>
                 <Suspense fallback=|| ()>
                     {move || me.get().and_then(Result::ok).map(|m| view! { <UserMenu me=m/> })}

@@ -8,6 +8,7 @@ pub mod environments;
 pub mod incidents;
 pub mod not_found;
 pub mod postmortem;
+pub mod promotions;
 pub mod service;
 pub mod tokens;
 
