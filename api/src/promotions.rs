@@ -262,6 +262,14 @@ pub struct PromotionDecision {
     pub comment: Option<String>,
 }
 
+/// Breaking the glass, or cancelling: why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PromotionReason {
+    pub reason: String,
+}
+
 /// One person's decision on a request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

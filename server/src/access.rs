@@ -76,6 +76,7 @@ impl Role {
                 OrganisationWrite,
                 PipelineWrite,
                 AuditRead,
+                PromotionsOverride,
             ],
         }
     }
@@ -112,6 +113,8 @@ pub enum Permission {
     PipelineWrite,
     /// Read and export the audit log.
     AuditRead,
+    /// Break the glass: approve a promotion whatever its gate says, with a reason, loudly.
+    PromotionsOverride,
 }
 
 impl Permission {
@@ -127,6 +130,7 @@ impl Permission {
             Permission::OrganisationWrite => "organisation:write",
             Permission::PipelineWrite => "pipeline:write",
             Permission::AuditRead => "audit:read",
+            Permission::PromotionsOverride => "promotions:override",
         }
     }
 
@@ -602,6 +606,9 @@ pub fn rule(method: &Method, route: &str) -> Option<Rule> {
         ) => needs(Read),
         // Where someone may approve is checked by the handler against the target.
         ("POST", "/api/v1/promotions/{id}/decisions") => needs(PromotionsApprove),
+        // The requester (or, for a token, its owner) or an admin: the handler tells which.
+        ("POST", "/api/v1/promotions/{id}/cancel") => needs(PromotionsRequest),
+        ("POST", "/api/v1/promotions/{id}/break-glass") => needs(PromotionsOverride),
 
         ("POST", "/api/v1/webhooks/alertmanager" | "/api/v1/webhooks/pagerduty") => Rule::Webhook,
 

@@ -81,5 +81,23 @@ describe('Promotions', { timeout: 600_000 }, () => {
     const final = await getJson(portolan.baseUrl, `/api/v1/promotions/${promotion.id}`, developer);
     assert.equal(final.state, 'approved');
     assert.equal(final.approvals.length, 2);
+
+    // Break-glass: an admin overrides a request whose gate is still closed; it shows, loudly.
+    const urgent = await change(developer, 'POST', '/api/v1/promotions', {
+      service: 'checkout-api', version: '9.8.8-e2e', to: 'prod', hotfix: true,
+    });
+    const adminPage = await newPage(browser, { session: admin });
+    await adminPage.goto(`${portolan.baseUrl}/promotions/${urgent.id}`);
+    await waitForHydration(adminPage);
+    assert.equal(await adminPage.locator('[data-condition="previous_environment"]').getAttribute('data-status'), 'waiting');
+    assert.equal(await adminPage.locator('form.decide-promotion').count(), 0, 'admins do not approve');
+    await adminPage.locator('.break-glass-form summary').click();
+    await adminPage.locator('.break-glass-form input[name="reason"]').fill('Card payments failing; fix cannot wait');
+    await adminPage.locator('.break-glass-form button[type="submit"]').click();
+    await adminPage.locator('.callout.break-glass', { hasText: 'Card payments failing' }).waitFor();
+    assert.equal(await adminPage.locator('.page-header [data-state]').getAttribute('data-state'), 'approved');
+    assert.match(await adminPage.locator('[data-condition="break_glass"]').innerText(), /BREAK-GLASS by/);
+    await screenshot(adminPage, 'promotion-break-glass');
+    assertNoErrors(adminPage);
   });
 });

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use portolan_api::{
-    ErrorBody, NewPromotion, Promotion, PromotionDecision, PromotionState, Verdict,
+    ErrorBody, NewPromotion, Promotion, PromotionDecision, PromotionReason, PromotionState, Verdict,
 };
 use sqlx::PgConnection;
 use time::OffsetDateTime;
@@ -29,6 +29,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_promotion))
         .routes(routes!(wait_for_promotion))
         .routes(routes!(decide_promotion))
+        .routes(routes!(cancel_promotion))
+        .routes(routes!(break_glass))
 }
 
 /// The request as answered, its gate judged now.
@@ -601,5 +603,127 @@ async fn decide_promotion(
     )
     .await?;
     tx.commit().await?;
+    Ok(Json(after))
+}
+
+/// A reason of 1–2000 characters, or a problem on `reason`.
+fn reason_of(r: &PromotionReason, what: &str) -> AppResult<String> {
+    let reason = r.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 2_000 {
+        return Err(AppError::field(
+            "reason",
+            format!("say why you {what}, in 1–2000 characters"),
+        ));
+    }
+    Ok(reason.to_string())
+}
+
+/// Ends a request, pending or approved and not yet deployed: its requester (for a token, the
+/// token's owner) or an admin.
+#[utoipa::path(post, path = "/api/v1/promotions/{id}/cancel", tag = "promotions",
+    request_body = PromotionReason,
+    params(("id" = i64, Path, description = "The request's number")),
+    responses((status = 200, body = Promotion), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn cancel_promotion(
+    State(state): State<AppState>,
+    actor: Actor,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+    ApiJson(r): ApiJson<PromotionReason>,
+) -> AppResult<Json<Promotion>> {
+    let reason = reason_of(&r, "cancel it")?;
+    let mut tx = state.pool.begin().await?;
+    let row = repo::row(&mut tx, id, true).await?;
+    let me = person_of(&mut tx, &actor).await?;
+    let mine: Option<i64> =
+        sqlx::query_scalar("SELECT requester_user_id FROM promotions WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+    let admin = matches!(&caller, Caller::Person { access } if access.allows(crate::access::Permission::PipelineWrite));
+    if !(admin || (me.is_some() && me == mine)) {
+        return Err(AppError::Forbidden(format!(
+            "only whoever asked for promotion #{id} (or an admin) may cancel it"
+        )));
+    }
+    model::check_move(row.state(), PromotionState::Cancelled).map_err(AppError::Conflict)?;
+    let before = answer(&state, &mut tx, id).await?;
+    sqlx::query(
+        "UPDATE promotions SET state = 'cancelled', decided_at = COALESCE(decided_at, now()),
+                decided_by = $2, decision_note = $3, updated_at = now(), row_version = row_version + 1
+          WHERE id = $1",
+    )
+    .bind(id)
+    .bind(&actor.name)
+    .bind(format!("cancelled: {reason}"))
+    .execute(&mut *tx)
+    .await?;
+    let after = answer(&state, &mut tx, id).await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        "promotion.cancel",
+        ("promotion", &id.to_string()),
+        Change::changed(&before, &after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(after))
+}
+
+/// Break-glass: an admin approves a pending request whatever its gate says. The reason is
+/// mandatory; the override is logged as a warning, audited, and shown on the request forever.
+#[utoipa::path(post, path = "/api/v1/promotions/{id}/break-glass", tag = "promotions",
+    request_body = PromotionReason,
+    params(("id" = i64, Path, description = "The request's number")),
+    responses((status = 200, body = Promotion), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn break_glass(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+    ApiJson(r): ApiJson<PromotionReason>,
+) -> AppResult<Json<Promotion>> {
+    let reason = reason_of(&r, "override the gate")?;
+    let mut tx = state.pool.begin().await?;
+    let row = repo::row(&mut tx, id, true).await?;
+    sqlx::query("SELECT 1 FROM environments WHERE id = $1 FOR SHARE")
+        .bind(row.to_id)
+        .execute(&mut *tx)
+        .await?;
+    if row.state() != PromotionState::Pending {
+        return Err(AppError::Conflict(format!(
+            "promotion #{id} is already {}; only a pending request can be overridden",
+            row.state().as_str()
+        )));
+    }
+    let current = policies::current(&mut tx, row.to_id, &row.to_slug).await?;
+    let before = answer(&state, &mut tx, id).await?;
+    sqlx::query(
+        "UPDATE promotions SET state = 'approved', decided_at = now(), decided_by = $2,
+                decision_note = $3, policy_version = $4, break_glass_by = $2, break_glass_reason = $5,
+                updated_at = now(), row_version = row_version + 1
+          WHERE id = $1",
+    )
+    .bind(id)
+    .bind(&actor.name)
+    .bind(format!("BREAK-GLASS: {reason}"))
+    .bind(current.version)
+    .bind(&reason)
+    .execute(&mut *tx)
+    .await?;
+    let after = answer(&state, &mut tx, id).await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        "promotion.break_glass",
+        ("promotion", &id.to_string()),
+        Change::changed(&before, &after),
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::warn!(promotion = id, by = %actor.name, reason = %reason, "break-glass: a promotion gate was overridden");
     Ok(Json(after))
 }

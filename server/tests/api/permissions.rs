@@ -87,6 +87,10 @@ fn expected(method: &str, path: &str) -> Option<Expect> {
         ("PATCH", "/api/v1/action-items/{id}") => DECLARE,
         ("POST", "/api/v1/promotions") => roles(&["developer", "admin"], &["promotions:write"]),
         ("POST", "/api/v1/promotions/{id}/decisions") => roles(&["approver"], &[]),
+        ("POST", "/api/v1/promotions/{id}/cancel") => {
+            roles(&["developer", "admin"], &["promotions:write"])
+        }
+        ("POST", "/api/v1/promotions/{id}/break-glass") => ADMIN,
         _ => return None,
     })
 }

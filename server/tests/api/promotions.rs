@@ -577,3 +577,114 @@ async fn the_inbox_holds_what_i_may_decide(pool: PgPool) {
     let bad = dev.get("/api/v1/promotions?state=done").await;
     assert_eq!(bad.error_fields(), ["state"]);
 }
+
+#[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
+async fn break_glass_is_for_admins_with_a_reason_and_shows_forever(pool: PgPool) {
+    let admin = TestApp::new(pool.clone()).await;
+    admin.scene().await;
+    one_approval(&admin).await;
+    let dev = admin.as_roles("dana", &["developer"]).await;
+    let other = admin.as_roles("otto", &["developer"]).await;
+    let ask = |version: &'static str| {
+        let dev = dev.clone();
+        async move {
+            dev.create(
+                "/api/v1/promotions",
+                json!({"service": "checkout-api", "version": version, "to": "prod"}),
+            )
+            .await["id"]
+                .as_i64()
+                .expect("id")
+        }
+    };
+    // Never ran in staging and nobody approved: blocked for now, but an admin may override.
+    let id = ask("6.0.0").await;
+    let path = format!("/api/v1/promotions/{id}/break-glass");
+    assert_eq!(
+        dev.post(&path, json!({"reason": "urgent"})).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        admin
+            .as_roles("rita", &["approver"])
+            .await
+            .post(&path, json!({"reason": "urgent"}))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        admin
+            .post(&path, json!({"reason": "  "}))
+            .await
+            .error_fields(),
+        ["reason"]
+    );
+    let broke = admin
+        .post(
+            &path,
+            json!({"reason": "Payments down; the fix cannot wait for staging"}),
+        )
+        .await;
+    assert_eq!(broke.status, StatusCode::OK, "{}", broke.text);
+    let p = &broke.body;
+    assert_eq!(p["state"], "approved");
+    assert_eq!(p["verdict"], "open");
+    assert_eq!(
+        p["break_glass"],
+        "Test admin: Payments down; the fix cannot wait for staging"
+    );
+    assert_eq!(condition(p, "break_glass")["status"], "pass");
+    assert_eq!(
+        condition(p, "previous_environment")["status"],
+        "waiting",
+        "what the gate said stays visible"
+    );
+    // Forever: it reads the same later, and it is audited.
+    let later = admin.get(&format!("/api/v1/promotions/{id}")).await.body;
+    assert!(
+        later["break_glass"]
+            .as_str()
+            .is_some_and(|b| b.contains("Payments down"))
+    );
+    let audit = admin
+        .get("/api/v1/audit?action=promotion.break_glass")
+        .await
+        .body;
+    assert_eq!(audit["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        admin.post(&path, json!({"reason": "again"})).await.status,
+        StatusCode::CONFLICT
+    );
+
+    // Cancelling: the requester or an admin, while not yet deployed.
+    let id = ask("6.0.1").await;
+    let cancel = format!("/api/v1/promotions/{id}/cancel");
+    assert_eq!(
+        other
+            .post(&cancel, json!({"reason": "mine now"}))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let cancelled = dev
+        .post(&cancel, json!({"reason": "Superseded by 6.0.2"}))
+        .await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.text);
+    assert_eq!(cancelled.body["state"], "cancelled");
+    assert_eq!(
+        cancelled.body["decision_note"],
+        "cancelled: Superseded by 6.0.2"
+    );
+    let twice = dev.post(&cancel, json!({"reason": "again"})).await;
+    assert_eq!(twice.status, StatusCode::CONFLICT);
+    assert!(twice.text.contains("no longer changes"), "{}", twice.text);
+    let id = ask("6.0.2").await;
+    let by_admin = admin
+        .post(
+            &format!("/api/v1/promotions/{id}/cancel"),
+            json!({"reason": "Freeze for the audit"}),
+        )
+        .await;
+    assert_eq!(by_admin.body["state"], "cancelled", "{}", by_admin.text);
+}

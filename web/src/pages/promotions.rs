@@ -4,7 +4,9 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
-use portolan_api::{ConditionStatus, Page, Promotion, PromotionDecision, PromotionState, Verdict};
+use portolan_api::{
+    ConditionStatus, Page, Promotion, PromotionDecision, PromotionReason, PromotionState, Verdict,
+};
 
 use super::{page_url, param};
 use crate::api::{Change, ClientError, api_url, use_api};
@@ -208,6 +210,7 @@ fn PromotionView(p: Promotion, reload: impl Fn() + Send + Sync + Copy + 'static)
     let error = RwSignal::new(None::<ClientError>);
     let act = acting(error, reload);
     let comment = RwSignal::new(String::new());
+    let glass = RwSignal::new(String::new());
     let id = p.id;
     let pending = p.state == PromotionState::Pending;
     let to = p.to.clone();
@@ -321,10 +324,30 @@ fn PromotionView(p: Promotion, reload: impl Fn() + Send + Sync + Copy + 'static)
         </section>
     }
     .into_any();
+    let override_form = move || {
+        (pending && me.and_then(|m| m.get()).and_then(Result::ok).is_some_and(|m| m.can("promotions:override"))).then(|| view! {
+            <details class="card break-glass-form">
+                <summary>"Break glass…"</summary>
+                <form class="stack" on:submit=move |ev| {
+                    ev.prevent_default();
+                    let body = PromotionReason { reason: glass.get_untracked() };
+                    act.with_value(|act| act(Change::post(format!("/api/v1/promotions/{id}/break-glass"), &body, csrf(me))));
+                }>
+                    <p class="muted">"Approves this promotion whatever its gate says. Everyone will see who did it and why, on this request, forever."</p>
+                    <label class="field field-wide">
+                        <span class="field-label">"Why it cannot wait"</span>
+                        <input type="text" name="reason" required prop:value=glass on:input=move |ev| glass.set(event_target_value(&ev))/>
+                    </label>
+                    <div class="row"><button type="submit" class="button button-danger">"Override the gate"</button></div>
+                </form>
+            </details>
+        })
+    };
     view! {
         {header}
         <div class="grid-2">{gate}{facts}</div>
         {decisions}
+        {override_form}
     }
     .into_any()
 }
