@@ -158,6 +158,7 @@ async fn record_deployment(
         Change::created(&out),
     )
     .await?;
+    crate::promotions::deployed(&mut tx, &actor, &out).await?;
     tx.commit().await?;
     Ok(created(format!("/api/v1/deployments/{id}"), out).into_response())
 }
@@ -212,6 +213,7 @@ async fn update_deployment_status(
             Change::changed(&before, &after),
         )
         .await?;
+        crate::promotions::deployed(&mut tx, &actor, &after).await?;
     }
     let out = repo::get(&mut tx, id).await?;
     tx.commit().await?;

@@ -688,3 +688,55 @@ async fn break_glass_is_for_admins_with_a_reason_and_shows_forever(pool: PgPool)
         .await;
     assert_eq!(by_admin.body["state"], "cancelled", "{}", by_admin.text);
 }
+
+#[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
+async fn an_approved_promotion_is_deployed_when_its_deployment_succeeds(pool: PgPool) {
+    let admin = TestApp::new(pool.clone()).await;
+    admin.scene().await;
+    shipped(&admin, "staging", "7.0.0").await;
+    let dev = admin.as_roles("dana", &["developer"]).await;
+    let p = dev
+        .create(
+            "/api/v1/promotions",
+            json!({"service": "checkout-api", "version": "7.0.0", "to": "prod"}),
+        )
+        .await;
+    assert_eq!(p["state"], "approved", "the default gate opened at once");
+    let id = p["id"].as_i64().expect("id");
+    // A deployment still running changes nothing; its success deploys the promotion.
+    let d = admin
+        .create(
+            "/api/v1/deployments",
+            json!({"service": "checkout-api", "environment": "prod", "version": "7.0.0",
+                   "status": "in_progress", "external_id": "prod-7"}),
+        )
+        .await;
+    assert_eq!(
+        admin.get(&format!("/api/v1/promotions/{id}")).await.body["state"],
+        "approved"
+    );
+    let done = admin
+        .post(
+            &format!("/api/v1/deployments/{}/status", d["id"]),
+            json!({"status": "succeeded"}),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+    let after = admin.get(&format!("/api/v1/promotions/{id}")).await.body;
+    assert_eq!(after["state"], "deployed");
+    // Deployed is final.
+    let cancel = dev
+        .post(
+            &format!("/api/v1/promotions/{id}/cancel"),
+            json!({"reason": "too late"}),
+        )
+        .await;
+    assert_eq!(cancel.status, StatusCode::CONFLICT);
+    let deployed_at: Option<i64> =
+        sqlx::query_scalar("SELECT deployment_id FROM promotions WHERE id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .expect("row");
+    assert_eq!(deployed_at, d["id"].as_i64());
+}
