@@ -13,6 +13,7 @@ pub mod deployments;
 pub mod environments;
 pub mod error;
 pub mod incidents;
+pub mod live;
 pub mod postmortems;
 pub mod webhooks;
 
@@ -24,6 +25,7 @@ pub use deployments::*;
 pub use environments::*;
 pub use error::*;
 pub use incidents::*;
+pub use live::*;
 pub use postmortems::*;
 pub use webhooks::*;
 
