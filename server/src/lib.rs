@@ -13,6 +13,7 @@ pub mod environments;
 pub mod error;
 pub mod extract;
 pub mod incidents;
+pub mod live;
 pub mod pages;
 pub mod pagination;
 pub mod postmortems;
@@ -49,6 +50,9 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The identity provider, when sign-in is configured.
     pub oidc: Option<Arc<auth::oidc::Oidc>>,
+    /// Changes committed anywhere, for this replica's event streams; connected to Postgres by
+    /// [`live::Live::listen`] (`serve` does; most tests need not).
+    pub live: live::Live,
 }
 
 impl AppState {
@@ -61,6 +65,7 @@ impl AppState {
             pool,
             config: Arc::new(config),
             oidc,
+            live: live::Live::new(),
         })
     }
 }
@@ -84,6 +89,7 @@ impl AppState {
         (name = "postmortems", description = "Blameless postmortems: writing, review, publishing"),
         (name = "promotions", description = "Promotion requests and their gates: ask, read what the gate says, decide"),
         (name = "action items", description = "What postmortems commit to doing, and how well it gets done"),
+        (name = "live", description = "Changes as they are committed, streamed to browsers"),
         (name = "audit", description = "The append-only, hash-chained record of every change"),
         (name = "auth", description = "Who is signed in, and API tokens")
     ),
@@ -159,6 +165,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(postmortems::routes::router())
         .merge(postmortems::actions::routes::router())
         .merge(promotions::routes::router())
+        .merge(live::routes::router())
         .merge(audit::routes::router())
         .merge(auth::routes::api_router())
         .split_for_parts()

@@ -239,6 +239,10 @@ async fn serve(addr: Option<&str>, demo: bool) -> anyhow::Result<()> {
             format!("could not listen on {}; choose another address with PORTOLAN_ADDR or --addr", config.addr)
         })?;
         let state = AppState::new(db.pool.clone(), config.clone())?;
+        state.live.listen(&db.pool).await.context(
+            "could not listen for changes in the database (LISTEN portolan_events) for live updates",
+        )?;
+        let live = state.live.clone();
         if let Some(oidc) = &state.oidc {
             tracing::info!(issuer = %oidc.config.issuer, redirect_uri = %oidc.redirect_uri(), "sign-in is on");
             if let Some(graph) = &oidc.config.graph {
@@ -246,7 +250,13 @@ async fn serve(addr: Option<&str>, demo: bool) -> anyhow::Result<()> {
             }
         }
         tracing::info!("Portolan is ready at http://{}", config.addr);
-        axum::serve(listener, build_app(state)).with_graceful_shutdown(shutdown_signal()).await?;
+        axum::serve(listener, build_app(state))
+            .with_graceful_shutdown(async move {
+                shutdown_signal().await;
+                // Open event streams end, or the shutdown would wait for them for ever.
+                live.close();
+            })
+            .await?;
         tracing::info!("shutting down");
         anyhow::Ok(())
     }

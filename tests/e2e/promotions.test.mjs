@@ -41,6 +41,13 @@ describe('Promotions', { timeout: 600_000 }, () => {
     assert.equal(asked.status, 201);
     const promotion = await asked.json();
 
+    // The developer whose pipeline asked watches the request.
+    const watching = await newPage(browser, { session: developer });
+    await watching.goto(`${portolan.baseUrl}/promotions/${promotion.id}`);
+    await waitForHydration(watching);
+    assert.equal(await watching.locator('.page-header [data-state]').getAttribute('data-state'), 'pending');
+    assert.equal(await watching.locator('form.decide-promotion').count(), 0, 'developers do not decide');
+
     // The approver of prod finds it in the inbox.
     const page = await newPage(browser, { session: prodApprover });
     await page.goto(`${portolan.baseUrl}/promotions`);
@@ -72,11 +79,15 @@ describe('Promotions', { timeout: 600_000 }, () => {
     await screenshot(second, 'promotion-approved');
     assertNoErrors(second);
 
-    // The first approver's second try is refused with the reason.
-    await page.locator('form.decide-promotion button.approve').click();
-    await page.locator('.form-error', { hasText: /already/ }).waitFor();
-    // Expected: that refused second decision (409).
-    assertNoErrors(page, { allow: [(e) => e.text.includes('409') && e.url.endsWith('/decisions')] });
+    // Without reloading, the developer and the first approver see the decision arrive.
+    for (const p of [watching, page]) {
+      await p.waitForFunction(() => document.querySelector('.page-header [data-state]')?.dataset.state === 'approved');
+      await p.locator('[data-condition="approvals:Release managers"][data-status="pass"]').waitFor();
+      assert.equal(await p.locator('form.decide-promotion').count(), 0);
+    }
+    await screenshot(watching, 'promotion-arrived-live');
+    assertNoErrors(watching);
+    assertNoErrors(page);
 
     const final = await getJson(portolan.baseUrl, `/api/v1/promotions/${promotion.id}`, developer);
     assert.equal(final.state, 'approved');

@@ -69,6 +69,9 @@ pub fn App() -> impl IntoView {
     let api = crate::api::use_api();
     let me = Resource::new(|| (), move |_| api.get::<Me>("/api/v1/me".to_string()));
     provide_context(me);
+    provide_context(crate::live::LiveStatus(RwSignal::new(
+        crate::live::Connection::default(),
+    )));
     view! {
         <Title formatter=|page: String| if page.is_empty() { "Portolan".to_string() } else { format!("{page} · Portolan") }/>
         <Router>
@@ -160,6 +163,7 @@ fn UserMenu(me: Me) -> impl IntoView {
     };
     view! {
         <div class="user-menu">
+            <crate::live::LiveIndicator/>
             <span class="user-name" title=me.email.clone().unwrap_or_default()>{me.display_name.clone()}</span>
             <span class="user-roles" data-roles=roles.clone()>{roles.clone()}</span>
             <a class="topbar-link" href="/settings/tokens">"API tokens"</a>

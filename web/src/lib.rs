@@ -8,6 +8,7 @@ pub mod api;
 pub mod app;
 pub mod components;
 pub mod format;
+pub mod live;
 pub mod pages;
 
 #[cfg(feature = "hydrate")]

@@ -22,6 +22,7 @@ use crate::audit::{self, Actor, repo::Change};
 use crate::deployments::repo as deployments_repo;
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiQuery};
+use crate::live;
 
 const MAX_NOTE: usize = 2_000;
 /// Deployments read to rank candidates from (the newest in the window).
@@ -186,6 +187,7 @@ async fn link_deployment(
         },
     )
     .await?;
+    live::incident_changed(&mut tx, id, "incident.link").await?;
     tx.commit().await?;
     Ok(Json(links))
 }
@@ -249,6 +251,7 @@ async fn unlink_deployment(
     )
     .await?;
     let after = links_of(&mut tx, id).await?;
+    live::incident_changed(&mut tx, id, "incident.unlink").await?;
     tx.commit().await?;
     Ok(Json(after))
 }

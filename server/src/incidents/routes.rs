@@ -21,6 +21,7 @@ use crate::audit::{self, Actor, repo::Change};
 use crate::catalog::repo as catalog_repo;
 use crate::error::{AppError, AppResult, Problems};
 use crate::extract::{ApiJson, ApiQuery};
+use crate::live;
 use crate::pagination::{decode_id_cursor, finish_page, page_size};
 use crate::respond::{Created, created};
 
@@ -216,6 +217,7 @@ async fn declare_incident(
         "Declared",
     )
     .await?;
+    live::incident_changed(&mut tx, incident.id, "incident.declare").await?;
     tx.commit().await?;
     let id = incident.id;
     Ok(created(format!("/api/v1/incidents/{id}"), incident))
@@ -390,6 +392,7 @@ async fn update_incident(
         Change::changed(&before, &after),
     )
     .await?;
+    live::incident_changed(&mut tx, id, "incident.update").await?;
     tx.commit().await?;
     Ok(Json(after))
 }
@@ -586,6 +589,10 @@ async fn transition_incident(
         },
     )
     .await?;
+    live::incident_changed(&mut tx, id, "incident.transition").await?;
+    if let Some(target) = merged_into {
+        live::incident_changed(&mut tx, target, "incident.merge").await?;
+    }
     tx.commit().await?;
     Ok(Json(after))
 }
@@ -650,6 +657,7 @@ async fn add_note(
         Change::created(&entry),
     )
     .await?;
+    live::incident_changed(&mut tx, id, "incident.note").await?;
     tx.commit().await?;
     Ok(created(format!("/api/v1/incidents/{id}/timeline"), entry))
 }

@@ -25,6 +25,7 @@ use crate::audit::{self, Actor, repo::Change};
 use crate::error::{AppError, AppResult, Problems};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::incidents::repo as incidents_repo;
+use crate::live;
 use crate::respond::{Created, created};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -307,13 +308,14 @@ async fn save_postmortem(
         Change::changed(&before.sections, &after.sections),
     )
     .await?;
+    live::postmortem_changed(&mut tx, id, "postmortem.save").await?;
     tx.commit().await?;
     // Rendered once the locks are released.
     Ok(Json(shown(after)))
 }
 
-/// Writes a postmortem change to the incident's timeline and to the audit log, in the caller's
-/// transaction.
+/// Writes a postmortem change to the incident's timeline and to the audit log, and announces
+/// it, in the caller's transaction.
 async fn recorded(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -323,7 +325,8 @@ async fn recorded(
     change: Change,
 ) -> AppResult<()> {
     incidents_repo::event(conn, id, None, "change", actor, text).await?;
-    audit::record(conn, actor, action, ("incident", &id.to_string()), change).await
+    audit::record(conn, actor, action, ("incident", &id.to_string()), change).await?;
+    live::postmortem_changed(conn, id, action).await
 }
 
 /// Ask named people to review a draft. They may not include the one asking.

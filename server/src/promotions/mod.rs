@@ -42,6 +42,7 @@ pub async fn deployed(conn: &mut PgConnection, actor: &Actor, d: &Deployment) ->
             Change::created(&serde_json::json!({"state": "deployed", "deployment": d.id})),
         )
         .await?;
+        crate::live::promotion_changed(conn, id, "promotion.deployed").await?;
     }
     Ok(())
 }

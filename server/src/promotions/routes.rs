@@ -108,6 +108,16 @@ async fn settle(state: &AppState, conn: &mut PgConnection, id: i64) -> AppResult
         Change::changed(&before, &after),
     )
     .await?;
+    crate::live::promotion_changed(
+        conn,
+        id,
+        if expired {
+            "promotion.expire"
+        } else {
+            "promotion.approve"
+        },
+    )
+    .await?;
     Ok(())
 }
 
@@ -282,6 +292,7 @@ async fn request_promotion(
         Change::created(&p),
     )
     .await?;
+    crate::live::promotion_changed(&mut tx, id, "promotion.request").await?;
     // A gate that needs nobody opens at once.
     settle(&state, &mut tx, id).await?;
     let p = answer(&state, &mut tx, id).await?;
@@ -602,6 +613,16 @@ async fn decide_promotion(
         Change::changed(&before, &after),
     )
     .await?;
+    crate::live::promotion_changed(
+        &mut tx,
+        id,
+        if approve {
+            "promotion.approve"
+        } else {
+            "promotion.reject"
+        },
+    )
+    .await?;
     tx.commit().await?;
     Ok(Json(after))
 }
@@ -668,6 +689,7 @@ async fn cancel_promotion(
         Change::changed(&before, &after),
     )
     .await?;
+    crate::live::promotion_changed(&mut tx, id, "promotion.cancel").await?;
     tx.commit().await?;
     Ok(Json(after))
 }
@@ -723,6 +745,7 @@ async fn break_glass(
         Change::changed(&before, &after),
     )
     .await?;
+    crate::live::promotion_changed(&mut tx, id, "promotion.break_glass").await?;
     tx.commit().await?;
     tracing::warn!(promotion = id, by = %actor.name, reason = %reason, "break-glass: a promotion gate was overridden");
     Ok(Json(after))

@@ -26,6 +26,7 @@ use crate::incidents::changes::{self, Moving};
 use crate::incidents::model::{self, Move, Times};
 use crate::incidents::repo as incidents;
 use crate::incidents::routes::describe_changes;
+use crate::live;
 
 /// The largest body taken: far more than any real notification.
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -122,6 +123,15 @@ async fn deliver(
                 }
             };
             repo::finish(&mut tx, source, delivery_id, &done).await?;
+            if let Some(id) = done.incident
+                && matches!(
+                    done.action,
+                    WebhookAction::Opened | WebhookAction::Updated | WebhookAction::Resolved
+                )
+            {
+                live::incident_changed(&mut tx, id, &format!("alert.{}", done.action.as_str()))
+                    .await?;
+            }
             tx.commit().await?;
             done
         }

@@ -8,6 +8,7 @@ mod catalog;
 mod deployments;
 mod environments;
 mod incidents;
+mod live;
 mod permissions;
 mod platform;
 mod postmortems;
@@ -143,7 +144,24 @@ impl TestApp {
     }
 
     /// Sends a request as this app's caller (unless it carries its own credentials).
-    pub async fn send(&self, mut req: Request<Body>) -> Answer {
+    pub async fn send(&self, req: Request<Body>) -> Answer {
+        let res = self.open(req).await;
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        let text = String::from_utf8_lossy(&bytes).to_string();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Answer {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    /// Sends a request as this app's caller and returns the response as it starts, its body
+    /// not yet read (for streams).
+    pub async fn open(&self, mut req: Request<Body>) -> axum::response::Response {
         let h = req.headers_mut();
         if !h.contains_key(header::COOKIE) && !h.contains_key(header::AUTHORIZATION) {
             match &self.auth {
@@ -160,18 +178,7 @@ impl TestApp {
                 }
             }
         }
-        let res = self.router.clone().oneshot(req).await.expect("infallible");
-        let status = res.status();
-        let headers = res.headers().clone();
-        let bytes = res.into_body().collect().await.expect("body").to_bytes();
-        let text = String::from_utf8_lossy(&bytes).to_string();
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Answer {
-            status,
-            headers,
-            body,
-            text,
-        }
+        self.router.clone().oneshot(req).await.expect("infallible")
     }
 
     pub async fn get(&self, path: &str) -> Answer {

@@ -12,7 +12,7 @@ use sqlx::PgPool;
 use crate::incidents::texts;
 use crate::{Answer, Auth, TestApp};
 
-const AM_TOKEN: &str = "am-token-6f1c0b9e2d7a4c58";
+pub(crate) const AM_TOKEN: &str = "am-token-6f1c0b9e2d7a4c58";
 const PD_SECRET: &str = "pd-secret-3b8e5a1f7c2d9e40";
 const AM: &str = "/api/v1/webhooks/alertmanager";
 const PD: &str = "/api/v1/webhooks/pagerduty";
@@ -45,7 +45,7 @@ async fn post_raw(
 }
 
 /// Posts an Alertmanager notification with the configured token.
-async fn alertmanager(app: &TestApp, body: &Value) -> Answer {
+pub(crate) async fn alertmanager(app: &TestApp, body: &Value) -> Answer {
     post_raw(
         app,
         AM,
@@ -75,7 +75,7 @@ async fn pagerduty(app: &TestApp, body: &Value) -> Answer {
 }
 
 /// One firing alert, shaped like those of Alertmanager's documentation.
-fn alert_firing(instance: &str, starts: &str) -> Value {
+pub(crate) fn alert_firing(instance: &str, starts: &str) -> Value {
     json!({
         "status": "firing",
         "labels": {"alertname": "HighErrorRate", "job": "checkout", "severity": "critical",
@@ -105,7 +105,7 @@ fn labelled(mut alert: Value, labels: Value) -> Value {
 }
 
 /// A version-4 notification of the group, its common labels being those all its alerts share.
-fn notification(status: &str, alerts: Vec<Value>) -> Value {
+pub(crate) fn notification(status: &str, alerts: Vec<Value>) -> Value {
     let mut common = alerts[0]["labels"].as_object().expect("labels").clone();
     for a in &alerts[1..] {
         common.retain(|k, v| a["labels"][k] == *v);

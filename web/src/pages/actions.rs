@@ -15,6 +15,7 @@ use crate::components::{
     EmptyState, ErrorState, FieldError, Loading, MeResource, acting, csrf, use_me,
 };
 use crate::format;
+use crate::live::{NewsWaiting, Unsaved, use_live_resource};
 
 fn can(me: Option<MeResource>, permission: &'static str) -> bool {
     me.and_then(|m| m.get())
@@ -55,34 +56,39 @@ fn Due(item: ActionItem) -> impl IntoView {
     }
 }
 
-#[derive(Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct CardData {
     items: Vec<ActionItem>,
     teams: Vec<Team>,
     people: Vec<PersonRef>,
 }
 
-/// The action items of one incident, with what the signed-in person may do to them.
+/// The action items of one incident, with what the signed-in person may do to them; read again
+/// when the incident changes.
 #[component]
 pub fn ActionItemsCard(incident_id: i64) -> impl IntoView {
     let api = use_api();
-    let data = Resource::new(
-        || (),
-        move |_| {
-            let items =
-                api.get::<Vec<ActionItem>>(format!("/api/v1/incidents/{incident_id}/action-items"));
-            let teams = api.get::<Page<Team>>(api_url("teams", &[("limit", Some("200".into()))]));
-            let people = api.get::<Vec<PersonRef>>("/api/v1/people".into());
-            async move {
-                Ok::<_, ClientError>(CardData {
-                    items: items.await?,
-                    teams: teams.await?.items,
-                    people: people.await?,
-                })
-            }
-        },
-    );
+    let load = move |_| {
+        let items =
+            api.get::<Vec<ActionItem>>(format!("/api/v1/incidents/{incident_id}/action-items"));
+        let teams = api.get::<Page<Team>>(api_url("teams", &[("limit", Some("200".into()))]));
+        let people = api.get::<Vec<PersonRef>>("/api/v1/people".into());
+        async move {
+            Ok::<_, ClientError>(CardData {
+                items: items.await?,
+                teams: teams.await?.items,
+                people: people.await?,
+            })
+        }
+    };
+    let data = Resource::new(|| (), load.clone());
     let reload = move || data.refetch();
+    // Waiting news needs no notice of its own: the page's says it.
+    use_live_resource(
+        data,
+        move || vec![format!("incident:{incident_id}")],
+        move || load(()),
+    );
     let me = use_me();
     let adding = RwSignal::new(false);
     view! {
@@ -158,6 +164,7 @@ fn ItemRow(
     let editing = RwSignal::new(false);
     let dropping = RwSignal::new(false);
     let reason = RwSignal::new(String::new());
+    Unsaved::hold_while(move || dropping.get());
     let id = item.id;
     let version = item.version;
     let path = format!("/api/v1/action-items/{id}");
@@ -279,6 +286,8 @@ fn ItemForm(
 ) -> impl IntoView {
     let api = use_api();
     let me = use_me();
+    // Open means unsaved: news waits until it is saved or cancelled.
+    Unsaved::hold();
     let editing = item.clone();
     let title = RwSignal::new(item.as_ref().map(|i| i.title.clone()).unwrap_or_default());
     let details = RwSignal::new(item.as_ref().map(|i| i.details.clone()).unwrap_or_default());
@@ -448,7 +457,7 @@ fn ItemForm(
 
 // ------------------------------------------------------------------ the follow-through page
 
-#[derive(Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct PageData {
     follow: FollowThrough,
     teams: Vec<Team>,
@@ -459,22 +468,27 @@ pub fn ActionsPage() -> impl IntoView {
     let query = use_query_map();
     let team = Memo::new(move |_| param(&query.read(), "team"));
     let api = use_api();
-    let data = Resource::new(
-        move || team.get(),
-        move |team| {
-            let follow =
-                api.get::<FollowThrough>(api_url("action-items/follow-through", &[("team", team)]));
-            let teams = api.get::<Page<Team>>(api_url("teams", &[("limit", Some("200".into()))]));
-            async move {
-                Ok::<_, ClientError>(PageData {
-                    follow: follow.await?,
-                    teams: teams.await?.items,
-                })
-            }
-        },
+    let load = move |team: Option<String>| {
+        let follow =
+            api.get::<FollowThrough>(api_url("action-items/follow-through", &[("team", team)]));
+        let teams = api.get::<Page<Team>>(api_url("teams", &[("limit", Some("200".into()))]));
+        async move {
+            Ok::<_, ClientError>(PageData {
+                follow: follow.await?,
+                teams: teams.await?.items,
+            })
+        }
+    };
+    let data = Resource::new(move || team.get(), load.clone());
+    let refetch = move || data.refetch();
+    let waiting = use_live_resource(
+        data,
+        || vec!["action_items".into()],
+        move || load(team.get_untracked()),
     );
     view! {
         <Title text="Action items"/>
+        <NewsWaiting waiting refetch/>
         <Transition fallback=|| view! { <Loading lines=8/> }>
             {move || Suspend::new(async move {
                 match data.await {

@@ -18,6 +18,7 @@ use crate::components::{
     use_me,
 };
 use crate::format;
+use crate::live::{NewsWaiting, Unsaved, use_live_resource};
 use crate::pages::actions::ActionItemsCard;
 
 /// Whether the signed-in person holds `permission` (false while unknown).
@@ -88,13 +89,17 @@ pub fn IncidentsPage() -> impl IntoView {
         }
     });
     let api = use_api();
-    let incidents = Resource::new(
-        move || filters.get(),
-        move |f: ListFilters| {
-            let mut pairs = f.pairs();
-            pairs.push(("limit", Some("50".into())));
-            api.get::<Page<Incident>>(api_url("incidents", &pairs))
-        },
+    let load = move |f: ListFilters| {
+        let mut pairs = f.pairs();
+        pairs.push(("limit", Some("50".into())));
+        api.get::<Page<Incident>>(api_url("incidents", &pairs))
+    };
+    let incidents = Resource::new(move || filters.get(), load.clone());
+    let refetch = move || incidents.refetch();
+    let waiting = use_live_resource(
+        incidents,
+        || vec!["incidents".into()],
+        move || load(filters.get_untracked()),
     );
     let me = use_me();
     let declaring = RwSignal::new(false);
@@ -131,6 +136,7 @@ pub fn IncidentsPage() -> impl IntoView {
     .into_any();
     view! {
         {header}
+        <NewsWaiting waiting refetch/>
         <section class="card">
             <Transition fallback=|| view! { <Loading lines=6/> }>
                 {move || Suspend::new(async move {
@@ -491,7 +497,7 @@ fn field_label(field: &str) -> String {
     }
 }
 
-#[derive(Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct IncidentData {
     incident: Incident,
     timeline: Vec<TimelineEntry>,
@@ -504,7 +510,7 @@ pub fn IncidentPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
     let api = use_api();
-    let data = Resource::new(move || id.get(), {
+    let load = {
         let api = api.clone();
         move |id: String| {
             let id = crate::api::encode(&id);
@@ -523,8 +529,16 @@ pub fn IncidentPage() -> impl IntoView {
                 })
             }
         }
-    });
+    };
+    let data = Resource::new(move || id.get(), load.clone());
+    let refetch = move || data.refetch();
+    let waiting = use_live_resource(
+        data,
+        move || vec![format!("incident:{}", id.get())],
+        move || load(id.get_untracked()),
+    );
     view! {
+        <NewsWaiting waiting refetch/>
         <Transition fallback=|| view! { <Loading lines=8/> }>
             {move || Suspend::new(async move {
                 match data.await {
@@ -576,6 +590,11 @@ fn IncidentView(
     );
     let move_note = RwSignal::new(String::new());
     let note = RwSignal::new(String::new());
+    let editing = RwSignal::new(false);
+    // A change by someone else waits while this person edits or types.
+    Unsaved::hold_while(move || {
+        editing.get() || !note.read().trim().is_empty() || !move_note.read().trim().is_empty()
+    });
     let links = data.links;
     let candidates = data.candidates;
     let timeline = data.timeline;
@@ -598,7 +617,6 @@ fn IncidentView(
         </header>
     }
     .into_any();
-    let editing = RwSignal::new(false);
     let for_edit = i.clone();
     let facts = view! {
             <section class="card">

@@ -15,6 +15,7 @@ use super::incidents::SeverityBadge;
 use crate::api::{Change, ClientError, use_api};
 use crate::components::{EmptyState, ErrorState, Loading, MeResource, acting, csrf};
 use crate::format;
+use crate::live::{NewsWaiting, Unsaved, use_live_resource};
 use crate::pages::actions::ActionItemsCard;
 
 fn me_now(me: Option<MeResource>) -> Option<Me> {
@@ -34,7 +35,7 @@ pub fn PostmortemPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
     let api = use_api();
-    let data = Resource::new(move || id.get(), {
+    let load = {
         let api = api.clone();
         move |id: String| {
             let id = crate::api::encode(&id);
@@ -48,7 +49,16 @@ pub fn PostmortemPage() -> impl IntoView {
                 Ok::<_, ClientError>((pm, revisions))
             }
         }
-    });
+    };
+    let data = Resource::new(move || id.get(), load.clone());
+    let refetch = move || data.refetch();
+    // While a section is being edited, news waits: a stale save is refused and shows the newer
+    // text to merge, as ever. (The action items card follows the incident itself.)
+    let waiting = use_live_resource(
+        data,
+        move || vec![format!("postmortem:{}", id.get())],
+        move || load(id.get_untracked()),
+    );
     let me = use_context::<MeResource>();
     let error = RwSignal::new(None::<ClientError>);
     let start = StoredValue::new(move || {
@@ -65,6 +75,7 @@ pub fn PostmortemPage() -> impl IntoView {
         });
     });
     view! {
+        <NewsWaiting waiting refetch/>
         <Transition fallback=|| view! { <Loading lines=10/> }>
             {move || Suspend::new(async move {
                 match data.await {
@@ -256,6 +267,7 @@ fn SectionEditor(
     let reason = RwSignal::new(String::new());
     let conflict = RwSignal::new(None::<String>);
     let typed = RwSignal::new(0u64);
+    Unsaved::hold_while(move || editing.get());
     // The live preview: the server renders (sanitised) and checks what was typed, shortly after
     // typing stops.
     let refresh = StoredValue::new({
@@ -397,6 +409,7 @@ fn RequestReview(
         move |_| api.get::<Vec<PersonRef>>("/api/v1/people".into()),
     );
     let chosen = RwSignal::new(Vec::<String>::new());
+    Unsaved::hold_while(move || !chosen.read().is_empty());
     view! {
         <form class="stack request-review" on:submit=move |ev| {
             ev.prevent_default();
@@ -435,6 +448,9 @@ fn Decide(id: i64, act: StoredValue<impl Fn(Change) + Send + Sync + 'static>) ->
     let me = use_context::<MeResource>();
     let checks = RwSignal::new(vec![false; REVIEW_QUESTIONS.len()]);
     let comment = RwSignal::new(String::new());
+    Unsaved::hold_while(move || {
+        !comment.read().trim().is_empty() || checks.read().iter().any(|c| *c)
+    });
     let send = move |decision: &'static str| {
         let body = ReviewDecision {
             decision: decision.into(),

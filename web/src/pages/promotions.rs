@@ -12,6 +12,7 @@ use super::{page_url, param};
 use crate::api::{Change, ClientError, api_url, use_api};
 use crate::components::{EmptyState, ErrorState, Loading, Pager, acting, csrf, set_status, use_me};
 use crate::format;
+use crate::live::{NewsWaiting, Unsaved, use_live_resource};
 
 fn state_label(s: PromotionState) -> &'static str {
     match s {
@@ -55,20 +56,23 @@ pub fn PromotionsPage() -> impl IntoView {
         }
     });
     let api = use_api();
-    let list = Resource::new(
-        move || filters.get(),
-        move |f: ListFilters| {
-            let mut pairs = vec![
-                ("limit", Some("50".to_string())),
-                ("cursor", f.cursor.clone()),
-            ];
-            match f.view.as_deref() {
-                Some("inbox") => pairs.push(("decidable", Some("true".into()))),
-                Some(state) => pairs.push(("state", Some(state.to_string()))),
-                None => {}
-            }
-            api.get::<Page<Promotion>>(api_url("promotions", &pairs))
-        },
+    let load = move |f: ListFilters| {
+        let mut pairs = vec![
+            ("limit", Some("50".to_string())),
+            ("cursor", f.cursor.clone()),
+        ];
+        match f.view.as_deref() {
+            Some("inbox") => pairs.push(("decidable", Some("true".into()))),
+            Some(state) => pairs.push(("state", Some(state.to_string()))),
+            None => {}
+        }
+        api.get::<Page<Promotion>>(api_url("promotions", &pairs))
+    };
+    let list = Resource::new(move || filters.get(), load.clone());
+    let waiting = use_live_resource(
+        list,
+        || vec!["promotions".into()],
+        move || load(filters.get_untracked()),
     );
     let tab = move |value: &'static str, label: &'static str| {
         let current = move || {
@@ -95,6 +99,7 @@ pub fn PromotionsPage() -> impl IntoView {
                 <p class="subtitle">"Versions asking to move to the next environment, and what their gates say."</p>
             </div>
         </header>
+        <NewsWaiting waiting refetch=move || list.refetch()/>
         <nav class="tabs" aria-label="Which promotions">
             {tab("inbox", "To decide")}
             {tab("pending", "Pending")}
@@ -174,13 +179,17 @@ pub fn PromotionPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
     let api = use_api();
-    let data = Resource::new(
-        move || id.get(),
-        move |id: String| {
-            api.get::<Promotion>(format!("/api/v1/promotions/{}", crate::api::encode(&id)))
-        },
+    let load = move |id: String| {
+        api.get::<Promotion>(format!("/api/v1/promotions/{}", crate::api::encode(&id)))
+    };
+    let data = Resource::new(move || id.get(), load.clone());
+    let waiting = use_live_resource(
+        data,
+        move || vec![format!("promotion:{}", id.get())],
+        move || load(id.get_untracked()),
     );
     view! {
+        <NewsWaiting waiting refetch=move || data.refetch()/>
         <Transition fallback=|| view! { <Loading lines=8/> }>
             {move || Suspend::new(async move {
                 match data.await {
@@ -211,6 +220,10 @@ fn PromotionView(p: Promotion, reload: impl Fn() + Send + Sync + Copy + 'static)
     let act = acting(error, reload);
     let comment = RwSignal::new(String::new());
     let glass = RwSignal::new(String::new());
+    // A comment or reason being typed is not thrown away by someone else's change.
+    Unsaved::hold_while(move || {
+        !comment.with(|c| c.trim().is_empty()) || !glass.with(|g| g.trim().is_empty())
+    });
     let id = p.id;
     let pending = p.state == PromotionState::Pending;
     let to = p.to.clone();

@@ -22,6 +22,7 @@ use crate::catalog::repo as catalog_repo;
 use crate::error::{AppError, AppResult, Problems};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::incidents::repo as incidents_repo;
+use crate::live;
 use crate::pagination::{decode_id_cursor, finish_page, page_size};
 use crate::respond::{Created, created};
 use crate::validate;
@@ -218,6 +219,7 @@ async fn add_item(
         Change::created(&item),
     )
     .await?;
+    live::action_item_changed(&mut tx, item_id, id, "action_item.create").await?;
     tx.commit().await?;
     Ok(created(format!("/api/v1/action-items/{item_id}"), item))
 }
@@ -518,18 +520,20 @@ async fn update_item(
     )
     .await?;
     let after = repo::get(&mut tx, id).await?;
+    let action = if state != before.state {
+        "action_item.transition"
+    } else {
+        "action_item.update"
+    };
     audit::record(
         &mut tx,
         &actor,
-        if state != before.state {
-            "action_item.transition"
-        } else {
-            "action_item.update"
-        },
+        action,
         ("action_item", &id.to_string()),
         Change::changed(&before, &after),
     )
     .await?;
+    live::action_item_changed(&mut tx, id, after.incident_id, action).await?;
     tx.commit().await?;
     Ok(Json(after))
 }
