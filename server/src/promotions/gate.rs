@@ -496,6 +496,15 @@ pub fn check_policy(p: &GatePolicy) -> Vec<(String, String)> {
                 "name the rule in 1–100 characters (e.g. Release managers)".into(),
             ));
         }
+        if p.approvals[..i]
+            .iter()
+            .any(|earlier| earlier.name.trim().eq_ignore_ascii_case(r.name.trim()))
+        {
+            out.push((
+                format!("approvals[{i}].name"),
+                format!("another rule is already called '{}'", r.name.trim()),
+            ));
+        }
         if !(1..=10).contains(&r.count) {
             out.push((
                 format!("approvals[{i}].count"),
@@ -1008,6 +1017,17 @@ mod tests {
             "'Mars/Olympus' is not a time zone (use e.g. Europe/Berlin or UTC)"
         );
         assert!(check_policy(&GatePolicy::default()).is_empty());
+        let twice = GatePolicy {
+            approvals: vec![rule("Release managers", 1), rule("release managers ", 1)],
+            ..GatePolicy::default()
+        };
+        assert_eq!(
+            check_policy(&twice),
+            [(
+                "approvals[1].name".to_string(),
+                "another rule is already called 'release managers'".to_string()
+            )]
+        );
         assert_eq!(parse_clock("23:59").map(|t| t.minute()), Some(59));
         assert_eq!(parse_clock("24:00"), None);
     }
