@@ -119,11 +119,15 @@ pub fn IncidentsPage() -> impl IntoView {
                 <p class="subtitle">"What is going wrong, who is on it, and what caused and fixed it."</p>
             </div>
             <div class="page-actions">
-                {move || can(me, "incidents:declare").then(|| view! {
-                    <button type="button" class="button" on:click=move |_| declaring.update(|d| *d = !*d)>
-                        "Declare an incident"
-                    </button>
-                })}
+                // Inside a boundary, so that the server waits for who is signed in and the
+                // browser hydrates the same markup.
+                <Suspense fallback=|| ()>
+                    {move || can(me, "incidents:declare").then(|| view! {
+                        <button type="button" class="button" on:click=move |_| declaring.update(|d| *d = !*d)>
+                            "Declare an incident"
+                        </button>
+                    })}
+                </Suspense>
             </div>
         </header>
         {move || declaring.get().then(|| view! { <DeclareForm on_cancel=move || declaring.set(false)/> })}
