@@ -154,10 +154,20 @@ async fn commander_id(
     problems: &mut Problems,
     key: &str,
 ) -> AppResult<Option<i64>> {
+    person_in(conn, problems, "commander", key).await
+}
+
+/// The id of a person who has signed in, named in `field`, or a problem on it saying why not.
+pub async fn person_in(
+    conn: &mut PgConnection,
+    problems: &mut Problems,
+    field: &str,
+    key: &str,
+) -> AppResult<Option<i64>> {
     let id = repo::person_id(conn, key).await?;
     if id.is_none() {
         problems.add(
-            "commander",
+            field,
             format!(
                 "'{key}' is not someone who has signed in to Portolan (use <tenant id>:<object id>)"
             ),
@@ -347,16 +357,7 @@ async fn update_incident(
         };
         let user = match holder.as_deref().filter(|k| !k.is_empty()) {
             None => None,
-            Some(key) => {
-                let id = repo::person_id(&mut tx, key).await?;
-                if id.is_none() {
-                    problems.add(
-                        field,
-                        format!("'{key}' is not someone who has signed in to Portolan (use <tenant id>:<object id>)"),
-                    );
-                }
-                id
-            }
+            Some(key) => person_in(&mut tx, &mut problems, &field, key).await?,
         };
         roles.push((role, user));
     }

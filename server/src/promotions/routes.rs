@@ -56,10 +56,7 @@ async fn settle(state: &AppState, conn: &mut PgConnection, id: i64) -> AppResult
     if row.state() != PromotionState::Pending {
         return Ok(());
     }
-    sqlx::query("SELECT 1 FROM environments WHERE id = $1 FOR SHARE")
-        .bind(row.to_id)
-        .execute(&mut *conn)
-        .await?;
+    hold_environment(conn, row.to_id).await?;
     let now = OffsetDateTime::now_utc();
     let current = policies::current(conn, row.to_id, &row.to_slug).await?;
     let expired = now >= row.expires_at;
@@ -96,7 +93,7 @@ async fn settle(state: &AppState, conn: &mut PgConnection, id: i64) -> AppResult
     .execute(&mut *conn)
     .await?;
     let after = answer(state, conn, id).await?;
-    audit::record(
+    recorded(
         conn,
         &Actor::system(),
         if expired {
@@ -104,18 +101,8 @@ async fn settle(state: &AppState, conn: &mut PgConnection, id: i64) -> AppResult
         } else {
             "promotion.approve"
         },
-        ("promotion", &id.to_string()),
-        Change::changed(&before, &after),
-    )
-    .await?;
-    crate::live::promotion_changed(
-        conn,
         id,
-        if expired {
-            "promotion.expire"
-        } else {
-            "promotion.approve"
-        },
+        Change::changed(&before, &after),
     )
     .await?;
     Ok(())
@@ -128,6 +115,29 @@ async fn settled(state: &AppState, id: i64) -> AppResult<Promotion> {
     let p = answer(state, &mut tx, id).await?;
     tx.commit().await?;
     Ok(p)
+}
+
+/// A change to request `id`, recorded: in the audit log and announced to open pages, both in
+/// the caller's transaction.
+async fn recorded(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    action: &str,
+    id: i64,
+    change: Change,
+) -> AppResult<()> {
+    audit::record(conn, actor, action, ("promotion", &id.to_string()), change).await?;
+    crate::live::promotion_changed(conn, id, action).await
+}
+
+/// Holds the target environment until commit: a policy edit (which locks it) waits, so a
+/// decision is made under the version it records.
+async fn hold_environment(conn: &mut PgConnection, environment: i64) -> AppResult<()> {
+    sqlx::query("SELECT 1 FROM environments WHERE id = $1 FOR SHARE")
+        .bind(environment)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// The person behind the caller: the one signed in, or the owner of the token.
@@ -284,15 +294,14 @@ async fn request_promotion(
     .fetch_one(&mut *tx)
     .await?;
     let p = answer(&state, &mut tx, id).await?;
-    audit::record(
+    recorded(
         &mut tx,
         &actor,
         "promotion.request",
-        ("promotion", &id.to_string()),
+        id,
         Change::created(&p),
     )
     .await?;
-    crate::live::promotion_changed(&mut tx, id, "promotion.request").await?;
     // A gate that needs nobody opens at once.
     settle(&state, &mut tx, id).await?;
     let p = answer(&state, &mut tx, id).await?;
@@ -496,10 +505,7 @@ async fn decide_promotion(
     let mut tx = state.pool.begin().await?;
     let row = repo::row(&mut tx, id, true).await?;
     // Held until commit: a policy edit (which locks the environment) waits for this decision.
-    sqlx::query("SELECT 1 FROM environments WHERE id = $1 FOR SHARE")
-        .bind(row.to_id)
-        .execute(&mut *tx)
-        .await?;
+    hold_environment(&mut tx, row.to_id).await?;
     let state_now = row.state();
     if state_now.is_decided() {
         return Err(AppError::Conflict(format!(
@@ -601,7 +607,7 @@ async fn decide_promotion(
         .await?;
     }
     let after = answer(&state, &mut tx, id).await?;
-    audit::record(
+    recorded(
         &mut tx,
         &actor,
         if approve {
@@ -609,18 +615,8 @@ async fn decide_promotion(
         } else {
             "promotion.reject"
         },
-        ("promotion", &id.to_string()),
-        Change::changed(&before, &after),
-    )
-    .await?;
-    crate::live::promotion_changed(
-        &mut tx,
         id,
-        if approve {
-            "promotion.approve"
-        } else {
-            "promotion.reject"
-        },
+        Change::changed(&before, &after),
     )
     .await?;
     tx.commit().await?;
@@ -681,15 +677,14 @@ async fn cancel_promotion(
     .execute(&mut *tx)
     .await?;
     let after = answer(&state, &mut tx, id).await?;
-    audit::record(
+    recorded(
         &mut tx,
         &actor,
         "promotion.cancel",
-        ("promotion", &id.to_string()),
+        id,
         Change::changed(&before, &after),
     )
     .await?;
-    crate::live::promotion_changed(&mut tx, id, "promotion.cancel").await?;
     tx.commit().await?;
     Ok(Json(after))
 }
@@ -711,10 +706,7 @@ async fn break_glass(
     let reason = reason_of(&r, "override the gate")?;
     let mut tx = state.pool.begin().await?;
     let row = repo::row(&mut tx, id, true).await?;
-    sqlx::query("SELECT 1 FROM environments WHERE id = $1 FOR SHARE")
-        .bind(row.to_id)
-        .execute(&mut *tx)
-        .await?;
+    hold_environment(&mut tx, row.to_id).await?;
     if row.state() != PromotionState::Pending {
         return Err(AppError::Conflict(format!(
             "promotion #{id} is already {}; only a pending request can be overridden",
@@ -737,15 +729,14 @@ async fn break_glass(
     .execute(&mut *tx)
     .await?;
     let after = answer(&state, &mut tx, id).await?;
-    audit::record(
+    recorded(
         &mut tx,
         &actor,
         "promotion.break_glass",
-        ("promotion", &id.to_string()),
+        id,
         Change::changed(&before, &after),
     )
     .await?;
-    crate::live::promotion_changed(&mut tx, id, "promotion.break_glass").await?;
     tx.commit().await?;
     tracing::warn!(promotion = id, by = %actor.name, reason = %reason, "break-glass: a promotion gate was overridden");
     Ok(Json(after))

@@ -93,16 +93,7 @@ async fn assignee_id(
     problems: &mut Problems,
     key: &str,
 ) -> AppResult<Option<i64>> {
-    let id = incidents_repo::person_id(conn, key).await?;
-    if id.is_none() {
-        problems.add(
-            "assignee",
-            format!(
-                "'{key}' is not someone who has signed in to Portolan (use <tenant id>:<object id>)"
-            ),
-        );
-    }
-    Ok(id)
+    crate::incidents::routes::person_in(conn, problems, "assignee", key).await
 }
 
 /// The incident's items, oldest first.
