@@ -313,6 +313,118 @@ pub struct Promotion {
     pub verdict: Verdict,
 }
 
+/// Which way a promotion moves the target, as far as recorded history tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeDirection {
+    /// The target has never run this service: everything recorded up to the candidate.
+    First,
+    /// The candidate is newer than the target's version: the commits it adds.
+    Forward,
+    /// The candidate is older: promoting it takes these commits back out.
+    Back,
+    /// The target already runs the candidate.
+    Same,
+    /// A hotfix: the commits recorded with the candidate's own deployments.
+    Hotfix,
+}
+
+/// A commit the promotion carries (or takes back out), with the version that first carried it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PromotedCommit {
+    pub sha: String,
+    pub author: String,
+    /// The first line of the message.
+    pub message: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub committed_at: OffsetDateTime,
+    pub version: String,
+}
+
+/// What the promotion changes in the target: the commits between the version it runs and the
+/// candidate, from the deployments recorded so far.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PromotionChanges {
+    /// The version the target runs now (its latest succeeded deployment), if any.
+    pub target_version: Option<String>,
+    pub direction: ChangeDirection,
+    /// The versions between, oldest first (the candidate last).
+    pub versions: Vec<String>,
+    /// Newest first; at most 200 (see `total_commits`).
+    pub commits: Vec<PromotedCommit>,
+    pub total_commits: u32,
+    /// Everyone who authored a commit in the range, with how many, most first.
+    pub authors: Vec<AuthorCount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuthorCount {
+    pub author: String,
+    pub commits: u32,
+}
+
+/// An open incident on the service or on something it depends on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IncidentOnPath {
+    pub id: i64,
+    pub title: String,
+    pub severity: crate::Severity,
+    pub state: crate::IncidentState,
+    /// The affected service on the path.
+    pub service: crate::ServiceRef,
+    /// From the promoted service to the affected one: `[promoted, …, affected]` slugs (one
+    /// element: the service itself).
+    pub path: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub declared_at: OffsetDateTime,
+}
+
+/// An incident a deployment of the candidate was named as the cause of.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CausedIncident {
+    pub id: i64,
+    pub title: String,
+    pub severity: crate::Severity,
+    pub state: crate::IncidentState,
+}
+
+/// How the candidate has done in one environment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VersionRecord {
+    pub environment: String,
+    /// The request's source environment.
+    pub is_source: bool,
+    pub succeeded: u32,
+    pub failed: u32,
+    pub rolled_back: u32,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub first_succeeded_at: Option<OffsetDateTime>,
+    /// It is the version the environment runs now.
+    pub running_now: bool,
+    /// A later rollback deployment there took it back out.
+    pub replaced_by_rollback: bool,
+    pub incidents: Vec<CausedIncident>,
+}
+
+/// What an approver reads before deciding: what changes, what is burning nearby, and how the
+/// candidate has done so far.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PromotionReview {
+    pub changes: PromotionChanges,
+    /// Open incidents on the service and on what it depends on (up to three hops), worst first.
+    pub incidents: Vec<IncidentOnPath>,
+    /// Every environment the candidate was deployed to, in pipeline order.
+    pub record: Vec<VersionRecord>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -602,7 +602,10 @@ pub fn rule(method: &Method, route: &str) -> Option<Rule> {
         ("POST", "/api/v1/promotions") => needs(PromotionsRequest),
         (
             "GET",
-            "/api/v1/promotions" | "/api/v1/promotions/{id}" | "/api/v1/promotions/{id}/wait",
+            "/api/v1/promotions"
+            | "/api/v1/promotions/{id}"
+            | "/api/v1/promotions/{id}/wait"
+            | "/api/v1/promotions/{id}/review",
         ) => needs(Read),
         // Where someone may approve is checked by the handler against the target.
         ("POST", "/api/v1/promotions/{id}/decisions") => needs(PromotionsApprove),

@@ -425,3 +425,29 @@ export function suiteWithPortolan({ seed = true, env = {} } = {}) {
   });
   return ctx;
 }
+
+/**
+ * Portolan with sign-in through the test OpenID Connect provider only (no development sign-in).
+ * Returns `{ provider, portolan, stop }`.
+ */
+export async function startPortolanWithProvider({ seed = true } = {}) {
+  const { startProvider } = await import('../oidc/provider.mjs');
+  const provider = await startProvider({ port: 0, quiet: true });
+  const portolan = await startPortolan({
+    seed,
+    env: {
+      PORTOLAN_DEV_SIGN_IN: 'false',
+      PORTOLAN_OIDC_ISSUER: provider.issuer,
+      PORTOLAN_OIDC_CLIENT_ID: 'portolan-test',
+      PORTOLAN_OIDC_CLIENT_SECRET: 'portolan-test-secret',
+    },
+  });
+  return {
+    provider,
+    portolan,
+    stop: async () => {
+      await portolan.stop();
+      await provider.close();
+    },
+  };
+}

@@ -5,13 +5,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { startProvider } from '../oidc/provider.mjs';
 import {
   assertNoErrors,
   launchBrowser,
   newPage,
   screenshot,
   startPortolan,
+  startPortolanWithProvider,
   waitForHydration,
 } from './harness.mjs';
 
@@ -83,21 +83,13 @@ describe('Identity and access', { timeout: 600_000 }, () => {
   describe('through the OpenID Connect provider', () => {
     let provider;
     let portolan;
+    let running;
     before(async () => {
-      provider = await startProvider({ port: 0, quiet: true });
-      portolan = await startPortolan({
-        seed: true,
-        env: {
-          PORTOLAN_DEV_SIGN_IN: 'false',
-          PORTOLAN_OIDC_ISSUER: provider.issuer,
-          PORTOLAN_OIDC_CLIENT_ID: 'portolan-test',
-          PORTOLAN_OIDC_CLIENT_SECRET: 'portolan-test-secret',
-        },
-      });
+      running = await startPortolanWithProvider();
+      ({ provider, portolan } = running);
     }, { timeout: 180_000 });
     after(async () => {
-      await portolan?.stop();
-      await provider?.close();
+      await running?.stop();
     });
 
     test('a person signs in at the provider and lands where they started, with their roles', async () => {

@@ -221,6 +221,50 @@ pub fn acting(
     })
 }
 
+/// A form that creates something and then opens it: one submission at a time (`busy`); the
+/// created record's page opens (`page_of`), or the refusal shows (`error`).
+#[derive(Clone, Copy)]
+pub struct Creating {
+    pub busy: RwSignal<bool>,
+    pub error: RwSignal<Option<ClientError>>,
+}
+
+impl Creating {
+    pub fn new() -> Self {
+        Self {
+            busy: RwSignal::new(false),
+            error: RwSignal::new(None),
+        }
+    }
+
+    /// Sends the creation `send` makes, unless one is under way, and follows it up.
+    pub fn submit<T: 'static>(
+        self,
+        send: impl FnOnce() -> std::pin::Pin<Box<dyn Future<Output = Result<T, ClientError>>>>,
+        page_of: impl FnOnce(&T) -> String + 'static,
+        navigate: impl Fn(&str, leptos_router::NavigateOptions) + 'static,
+    ) {
+        if self.busy.get_untracked() {
+            return;
+        }
+        self.busy.set(true);
+        let sent = send();
+        leptos::task::spawn_local(async move {
+            match sent.await {
+                Ok(created) => navigate(&page_of(&created), Default::default()),
+                Err(e) => self.error.set(Some(e)),
+            }
+            self.busy.set(false);
+        });
+    }
+}
+
+impl Default for Creating {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// The message of a refused field (or one of its items, `field[2]`).
 #[component]
 pub fn FieldError(error: RwSignal<Option<ClientError>>, field: &'static str) -> impl IntoView {

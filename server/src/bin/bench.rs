@@ -56,6 +56,16 @@ struct Args {
     /// Measured requests per scenario (after a warm-up of 20).
     #[arg(long, default_value_t = 300)]
     requests: usize,
+    /// Pending promotion requests to load, across the first `--promotion-services` services
+    /// (into qa, staging and prod; gates need 2 approvals; a third already has one).
+    #[arg(long, default_value_t = 10_000)]
+    promotions: i64,
+    /// Services the promotion requests are spread over.
+    #[arg(long, default_value_t = 500)]
+    promotion_services: i64,
+    /// Approvers racing on the same requests in the contention scenario.
+    #[arg(long, default_value_t = 8)]
+    approvers: usize,
     /// Keep the database `portolan_bench` afterwards (to look at plans with psql).
     #[arg(long)]
     keep: bool,
@@ -391,6 +401,50 @@ SELECT d.id, md5(d.id::text || '-' || k) || left(md5(k || '-' || d.id::text), 8)
  WHERE d.id > $1::bigint
 ";
 
+/// Gates into qa, staging and prod that need two approvals from any approver of the target
+/// (requests are judged for real, but need not have shipped before), the people of the bench:
+/// one developer who asks, and approvers.
+const LOAD_GATES: &str = "
+INSERT INTO gate_policies (environment_id, version, policy, reason, created_by)
+SELECT id, 1, '{\"approvals\": [{\"name\": \"Approvers\", \"count\": 2}],
+                \"require_previous_success\": false, \"expire_after_hours\": 720}'::jsonb,
+       'benchmark', 'portolan-bench'
+  FROM environments WHERE position > 1;
+INSERT INTO users (tenant_id, object_id, display_name, email, roles)
+VALUES ('bench', 'developer', 'Bench developer', 'developer@bench.invalid', '{developer}');
+INSERT INTO users (tenant_id, object_id, display_name, email, roles)
+SELECT 'bench', 'approver-' || i, 'Bench approver ' || i, 'approver-' || i || '@bench.invalid', '{approver}'
+  FROM generate_series(1, 64) AS i;
+";
+
+/// `$1` pending requests over the first `$2` services, `$3` versions (that ran in the source)
+/// per service and target, asked by the bench developer over the last week.
+const LOAD_PROMOTIONS: &str = "
+INSERT INTO promotions (service_id, version, from_environment_id, to_environment_id, reason,
+                        requester_id, requester_name, requester_user_id, created_at, expires_at)
+SELECT service_id, version, from_id, to_id, 'benchmark', 'bench:developer', 'Bench developer',
+       (SELECT id FROM users WHERE tenant_id = 'bench' AND object_id = 'developer'),
+       now() - make_interval(secs => n * 60), now() + interval '30 days'
+  FROM (SELECT s.id AS service_id, v.version, f.id AS from_id, t.id AS to_id,
+               row_number() OVER (ORDER BY v.version, s.id, t.id) AS n
+          FROM (SELECT id FROM services ORDER BY id LIMIT $2) s
+          JOIN environments t ON t.position > 1
+          JOIN environments f ON f.position = t.position - 1
+          CROSS JOIN LATERAL (SELECT DISTINCT version FROM deployments d
+                               WHERE d.service_id = s.id AND d.environment_id = f.id LIMIT $3) v) x
+ ORDER BY n LIMIT $1
+";
+
+/// A third of the requests already have one approval (of the two needed).
+const LOAD_FIRST_APPROVALS: &str = "
+INSERT INTO promotion_approvals (promotion_id, user_id, decision)
+SELECT p.id, a.ids[1 + (p.id % 64)::int], 'approve'
+  FROM promotions p,
+       (SELECT array_agg(id ORDER BY id) AS ids FROM users
+         WHERE tenant_id = 'bench' AND object_id LIKE 'approver-%') a
+ WHERE p.id % 3 = 0
+";
+
 async fn timed<F, T>(label: &str, f: F) -> anyhow::Result<(T, Duration)>
 where
     F: std::future::Future<Output = anyhow::Result<T>>,
@@ -414,7 +468,9 @@ async fn load(conn: &mut PgConnection, args: &Args) -> anyhow::Result<()> {
         .clamp(0, deployments);
     println!(
         "loading {BENCH_DB}: 50 teams, 200 systems, {services} services, ~{edges} dependencies, \
-         4 environments, {deployments} deployments, 2 commits for each of the latest {changes_for}"
+         4 environments, {deployments} deployments, 2 commits for each of the latest {changes_for}, \
+         {} pending promotions over {} services",
+        args.promotions, args.promotion_services
     );
     sqlx::raw_sql(
         "SET synchronous_commit = off; SET work_mem = '256MB'; SET maintenance_work_mem = '512MB';
@@ -475,6 +531,21 @@ async fn load(conn: &mut PgConnection, args: &Args) -> anyhow::Result<()> {
             .rows_affected())
     })
     .await?;
+    let (promotion_count, _) = timed("promotion requests and gates", async {
+        let mut tx = conn.begin().await?;
+        sqlx::raw_sql(LOAD_GATES).execute(&mut *tx).await?;
+        let n = sqlx::query(LOAD_PROMOTIONS)
+            .bind(args.promotions)
+            .bind(args.promotion_services)
+            .bind((args.promotions / (args.promotion_services.max(1) * 3)) + 1)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query(LOAD_FIRST_APPROVALS).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(n)
+    })
+    .await?;
     timed("identity sequences", async {
         for table in [
             "teams",
@@ -503,7 +574,8 @@ async fn load(conn: &mut PgConnection, args: &Args) -> anyhow::Result<()> {
     .await?;
     let loaded = start.elapsed();
     println!(
-        "loaded in {:.1} s: {edge_count} dependencies, {change_count} deployment changes",
+        "loaded in {:.1} s: {edge_count} dependencies, {change_count} deployment changes, \
+         {promotion_count} pending promotions",
         loaded.as_secs_f64()
     );
     // Write the loaded gigabyte out now rather than while requests are being timed. Needs
@@ -577,8 +649,50 @@ async fn bench_token(pool: &PgPool) -> anyhow::Result<String> {
     Ok(made.token)
 }
 
+/// A signed-in person of the bench: the session cookie and the CSRF token changes carry.
+#[derive(Clone)]
+struct Person {
+    cookie: String,
+    csrf: String,
+}
+
+/// Opens a session for a bench person (loaded with the promotions), as signing in would.
+async fn person(pool: &PgPool, object_id: &str, roles: &[&str]) -> anyhow::Result<Person> {
+    use portolan_server::auth::session::{self, Identity};
+    let who = Identity {
+        tenant_id: "bench".into(),
+        object_id: object_id.into(),
+        display_name: format!("Bench {object_id}"),
+        email: Some(format!("{object_id}@bench.invalid")),
+        roles: roles.iter().map(|r| (*r).to_string()).collect(),
+        groups: Vec::new(),
+        groups_overage: false,
+    };
+    let token = session::sign_in(pool, &who, None)
+        .await
+        .map_err(|e| anyhow::anyhow!("signing in {object_id}: {e}"))?;
+    let me = session::lookup(pool, &token)
+        .await
+        .map_err(|e| anyhow::anyhow!("reading the session of {object_id}: {e}"))?
+        .context("the new session is not live")?;
+    Ok(Person {
+        cookie: format!("{}={token}", portolan_server::auth::SESSION_COOKIE),
+        csrf: me.me.csrf_token,
+    })
+}
+
+/// The request, sent as this person instead of the pipeline's token.
+fn as_person(mut req: Request<Body>, who: &Person) -> anyhow::Result<Request<Body>> {
+    let h = req.headers_mut();
+    h.insert(header::COOKIE, who.cookie.parse().context("cookie header")?);
+    h.insert("x-csrf-token", who.csrf.parse().context("csrf header")?);
+    Ok(req)
+}
+
 async fn send(app: &Router, mut req: Request<Body>) -> anyhow::Result<Answer> {
-    if let Some(t) = TOKEN.get() {
+    if let Some(t) = TOKEN.get()
+        && !req.headers().contains_key(header::COOKIE)
+    {
         req.headers_mut().insert(
             header::AUTHORIZATION,
             format!("Bearer {t}").parse().context("token header")?,
@@ -1015,6 +1129,8 @@ async fn measure(args: &Args, pool: &PgPool) -> anyhow::Result<()> {
     .await?;
     all.append(&mut st);
 
+    measure_promotions(args, pool, &app, &mut all).await?;
+
     print_table(&all);
     println!(
         "load average after: {} (other work on this machine skews the figures)",
@@ -1023,6 +1139,178 @@ async fn measure(args: &Args, pool: &PgPool) -> anyhow::Result<()> {
     if all.iter().any(|s| s.aborted) {
         bail!("some scenarios were aborted because most of their requests failed (see above)");
     }
+    Ok(())
+}
+
+/// The approver's day: the inbox, one request's page, and many approvers deciding the same
+/// requests at once.
+async fn measure_promotions(
+    args: &Args,
+    pool: &PgPool,
+    app: &Router,
+    all: &mut Vec<Stats>,
+) -> anyhow::Result<()> {
+    let n = args.requests;
+    let mut rng = Rng(0x0A11_0E5E_D00D);
+    let pending: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM promotions WHERE state = 'pending' ORDER BY id")
+            .fetch_all(pool)
+            .await?;
+    if pending.is_empty() {
+        println!("  (no promotion requests were loaded: --promotions 0)");
+        return Ok(());
+    }
+    // One approver who has approved a third of them (so the inbox skips those), and one more.
+    let reader = person(pool, "approver-1", &["approver"]).await?;
+
+    let mut st = vec![Stats::new(
+        "promotions inbox ?decidable=true&limit=50",
+        Some(READ_TARGET_MS),
+    )];
+    scenario(&mut st, n, || {
+        let app = &app;
+        let reader = &reader;
+        async move {
+            let path = "/api/v1/promotions?decidable=true&limit=50".to_string();
+            let a = send(app, as_person(get(&path)?, reader)?).await?;
+            Ok(vec![(0, path, a)])
+        }
+    })
+    .await?;
+    all.append(&mut st);
+
+    let mut st = vec![
+        Stats::new("request page: GET /promotions/{id}", Some(READ_TARGET_MS)),
+        Stats::new(
+            "request page: /promotions/{id}/review",
+            Some(READ_TARGET_MS),
+        ),
+        Stats::new("request page (2 calls, summed)", None),
+    ];
+    scenario(&mut st, n, || {
+        let id = *rng.pick(&pending);
+        let app = &app;
+        let reader = &reader;
+        async move {
+            let mut out = Vec::new();
+            let mut total = Duration::ZERO;
+            let mut worst = http::StatusCode::OK;
+            for (i, p) in [
+                format!("/api/v1/promotions/{id}"),
+                format!("/api/v1/promotions/{id}/review"),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let a = send(app, as_person(get(&p)?, reader)?).await?;
+                total += a.took;
+                if !a.status.is_success() {
+                    worst = a.status;
+                }
+                out.push((i, p, a));
+            }
+            out.push((
+                2,
+                format!("the page of promotion {id}"),
+                Answer {
+                    status: worst,
+                    body: axum::body::Bytes::from_static(b"(one of the two calls failed)"),
+                    took: total,
+                },
+            ));
+            Ok(out)
+        }
+    })
+    .await?;
+    all.append(&mut st);
+
+    // Contention: every approver decides the same requests in the same order, all at once.
+    // Each request takes two approvals (the second approves it); every other decision on it is
+    // refused (409). Requests that already have an approval are left out, so each is fresh.
+    let approvers = args.approvers.max(2);
+    let fresh: Vec<i64> = pending
+        .iter()
+        .copied()
+        .filter(|id| id % 3 != 0)
+        .rev()
+        .take(n)
+        .collect();
+    let mut people = Vec::with_capacity(approvers);
+    for i in 0..approvers {
+        people.push(person(pool, &format!("approver-{}", 100 + i), &["approver"]).await?);
+    }
+    println!(
+        "  contention: {approvers} approvers each deciding the same {} requests in the same order",
+        fresh.len()
+    );
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for who in people {
+        let app = app.clone();
+        let ids = fresh.clone();
+        tasks.spawn(async move {
+            let mut answers = Vec::with_capacity(ids.len());
+            for id in ids {
+                let path = format!("/api/v1/promotions/{id}/decisions");
+                let req = as_person(post_json(&path, &json!({"decision": "approve"}))?, &who)?;
+                answers.push((path, send(&app, req).await?));
+            }
+            anyhow::Ok(answers)
+        });
+    }
+    let mut st = vec![Stats::new(
+        "decision POST, under contention (recorded ones)",
+        None,
+    )];
+    let (mut recorded, mut refused, mut other) = (0usize, 0usize, Vec::new());
+    while let Some(done) = tasks.join_next().await {
+        for (path, a) in done.context("an approver's task failed")?? {
+            if a.status.is_success() {
+                recorded += 1;
+                st[0].record(&path, &a, true);
+            } else if a.status == http::StatusCode::CONFLICT {
+                refused += 1;
+            } else {
+                other.push(format!("{path}: {}", a.status));
+            }
+        }
+    }
+    let wall = start.elapsed().as_secs_f64();
+    let approved: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM promotions WHERE id = ANY($1) AND state = 'approved'",
+    )
+    .bind(&fresh)
+    .fetch_one(pool)
+    .await?;
+    let per_request: Vec<i64> = sqlx::query_scalar(
+        "SELECT count(a.user_id) FROM unnest($1::bigint[]) AS p(id)
+           LEFT JOIN promotion_approvals a ON a.promotion_id = p.id
+          GROUP BY p.id",
+    )
+    .bind(&fresh)
+    .fetch_all(pool)
+    .await?;
+    println!(
+        "  contention: {recorded} decisions recorded and {refused} refused (409) in {wall:.2} s: \
+         {:.0} recorded decisions/s, {:.0} answered decisions/s; {approved} of {} requests approved, \
+         approvals per request: min {} max {}",
+        recorded as f64 / wall,
+        (recorded + refused) as f64 / wall,
+        fresh.len(),
+        per_request.iter().min().unwrap_or(&0),
+        per_request.iter().max().unwrap_or(&0),
+    );
+    if !other.is_empty() {
+        bail!(
+            "{} decisions answered neither 200 nor 409, e.g. {}",
+            other.len(),
+            other[0]
+        );
+    }
+    if recorded != fresh.len() * 2 || approved as usize != fresh.len() {
+        bail!("contention lost or doubled a decision: expected two approvals on each request");
+    }
+    all.append(&mut st);
     Ok(())
 }
 

@@ -35,7 +35,10 @@ pub struct Facts<'a> {
     pub previous_stage: &'a str,
     pub target: &'a str,
     pub created_at: OffsetDateTime,
+    /// The time the gate is judged at: now, or for a decided request the moment of its decision.
     pub now: OffsetDateTime,
+    /// The request is decided (`now` is its decision): nothing is still to come.
+    pub decided: bool,
     /// Who approved, in the order they did.
     pub approvals: &'a [Approver],
     /// When the version first succeeded in the source environment.
@@ -83,6 +86,15 @@ pub fn evaluate(f: &Facts<'_>) -> Gate {
                 "expired {} (pending requests expire after {} h)",
                 stamp(expires_at),
                 p.expire_after_hours
+            ),
+        )
+    } else if f.decided {
+        condition(
+            "expiry",
+            Pass,
+            format!(
+                "decided {} before it would have expired",
+                span(expires_at - f.now)
             ),
         )
     } else {
@@ -588,6 +600,7 @@ mod tests {
             target: "prod",
             created_at: NOW - Duration::hours(1),
             now: NOW,
+            decided: false,
             approvals,
             succeeded_in_source: Some(NOW - Duration::hours(6)),
             owning_team_group: None,
@@ -883,6 +896,13 @@ mod tests {
         let mut f = facts(&p, &[]);
         f.created_at = NOW - Duration::hours(23) - Duration::minutes(30);
         assert_eq!(find(&evaluate(&f), "expiry").reason, "expires in 30 min");
+        // Once decided, the request no longer waits for its expiry.
+        f.decided = true;
+        assert_eq!(
+            find(&evaluate(&f), "expiry").reason,
+            "decided 30 min before it would have expired"
+        );
+        f.decided = false;
         f.created_at = NOW - Duration::hours(24);
         let g = evaluate(&f);
         assert_eq!(find(&g, "expiry").status, Fail);

@@ -5,6 +5,7 @@
 pub mod gate;
 pub mod model;
 pub mod repo;
+pub mod review;
 pub mod routes;
 
 use portolan_api::{Deployment, DeploymentStatus};

@@ -152,33 +152,22 @@ pub async fn previous_stage(conn: &mut PgConnection, to: i64) -> AppResult<Optio
     .await?)
 }
 
-/// When the version first succeeded in an environment, and the authors of the commits its
-/// deployments there carried.
-pub async fn source_facts(
+/// When the version first succeeded in an environment.
+pub async fn succeeded_in(
     conn: &mut PgConnection,
     service: i64,
     environment: i64,
     version: &str,
-) -> AppResult<(Option<OffsetDateTime>, Vec<String>)> {
-    let succeeded: Option<OffsetDateTime> = sqlx::query_scalar(
+) -> AppResult<Option<OffsetDateTime>> {
+    Ok(sqlx::query_scalar(
         "SELECT min(COALESCE(finished_at, updated_at)) FROM deployments
           WHERE service_id = $1 AND environment_id = $2 AND version = $3 AND status = 'succeeded'",
     )
     .bind(service)
     .bind(environment)
     .bind(version)
-    .fetch_one(&mut *conn)
-    .await?;
-    let authors: Vec<String> = sqlx::query_scalar(
-        "SELECT DISTINCT c.author FROM deployment_changes c JOIN deployments d ON d.id = c.deployment_id
-          WHERE d.service_id = $1 AND d.environment_id = $2 AND d.version = $3",
-    )
-    .bind(service)
-    .bind(environment)
-    .bind(version)
-    .fetch_all(conn)
-    .await?;
-    Ok((succeeded, authors))
+    .fetch_one(conn)
+    .await?)
 }
 
 /// The request as answered: its decisions and what its gate says (now, or as of its decision,
@@ -197,8 +186,18 @@ pub async fn shown(
     };
     let decided = decisions(conn, row.id, &row.to_slug, group_roles).await?;
     let previous = previous_stage(conn, row.to_id).await?;
-    let (succeeded, authors) =
-        source_facts(conn, row.service_id, row.from_id, &row.version).await?;
+    let succeeded = succeeded_in(conn, row.service_id, row.from_id, &row.version).await?;
+    // The authors of the commits being promoted matter only to a policy that excludes them.
+    let authors: Vec<String> = if policy.exclude_commit_authors {
+        super::review::changes_of(conn, &row, now)
+            .await?
+            .authors
+            .into_iter()
+            .map(|a| a.author)
+            .collect()
+    } else {
+        Vec::new()
+    };
     let approvers: Vec<Approver> = decided
         .iter()
         .filter(|d| d.decision == "approve")
@@ -220,6 +219,7 @@ pub async fn shown(
         target: &row.to_slug,
         created_at: row.created_at,
         now: row.decided_at.unwrap_or(now),
+        decided: row.decided_at.is_some(),
         approvals: &approvers,
         succeeded_in_source: succeeded,
         owning_team_group: row.owning_group.as_deref(),

@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(request_promotion, list_promotions))
         .routes(routes!(get_promotion))
+        .routes(routes!(review_promotion))
         .routes(routes!(wait_for_promotion))
         .routes(routes!(decide_promotion))
         .routes(routes!(cancel_promotion))
@@ -363,19 +364,37 @@ async fn list_promotions(
     problems.finish()?;
     let mut conn = state.pool.acquire().await?;
     let me = crate::incidents::repo::person_id(&mut conn, &actor.id).await?;
-    let ids: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT p.id, t.slug FROM promotions p
+    // Where I may approve is decided by my roles, not by SQL: the inbox looks only into those
+    // environments, so the database pages it (and skips the rest by index).
+    let approvable: Option<Vec<String>> = if decidable {
+        let all: Vec<String> =
+            sqlx::query_scalar("SELECT slug FROM environments WHERE archived_at IS NULL")
+                .fetch_all(&mut *conn)
+                .await?;
+        Some(match &caller {
+            Caller::Person { access } => all
+                .into_iter()
+                .filter(|e| access.may_approve_in(e))
+                .collect(),
+            _ => Vec::new(),
+        })
+    } else {
+        None
+    };
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT p.id FROM promotions p
            JOIN services s ON s.id = p.service_id
            JOIN environments t ON t.id = p.to_environment_id
           WHERE ($1::text IS NULL OR p.state = $1)
             AND ($2::text IS NULL OR s.slug = $2)
             AND ($3::text IS NULL OR t.slug = $3)
             AND ($4::bigint IS NULL OR p.id < $4)
-            AND (NOT $5 OR (p.state = 'pending'
+            AND ($5::text[] IS NULL OR (t.slug = ANY($5)
                  AND p.requester_user_id IS DISTINCT FROM $6
                  AND NOT EXISTS (SELECT 1 FROM promotion_approvals a
                                   WHERE a.promotion_id = p.id AND a.user_id = $6)))
-          ORDER BY p.id DESC",
+          ORDER BY p.id DESC
+          LIMIT $7",
     )
     .bind(if decidable {
         Some("pending")
@@ -385,28 +404,36 @@ async fn list_promotions(
     .bind(q.service.as_deref().filter(|s| !s.is_empty()))
     .bind(q.to.as_deref().filter(|s| !s.is_empty()))
     .bind(before)
-    .bind(decidable)
+    .bind(approvable)
     .bind(me)
+    .bind(limit + 1)
     .fetch_all(&mut *conn)
     .await?;
-    // Where I may approve is decided by my roles, not by SQL.
-    let may = |env: &str| match &caller {
-        Caller::Person { access } => access.may_approve_in(env),
-        _ => false,
-    };
-    let mut page = Vec::new();
-    for (id, to) in ids {
-        if decidable && !may(&to) {
-            continue;
-        }
-        if page.len() as i64 > limit {
-            break;
-        }
+    let mut page = Vec::with_capacity(ids.len());
+    for id in ids {
         page.push(answer(&state, &mut conn, id).await?);
     }
     Ok(Json(crate::pagination::finish_page(page, limit, |p| {
         p.id.to_string()
     })))
+}
+
+/// What an approver reads besides the gate: the commits the promotion carries into the target
+/// (from the commits pipelines recorded with deployments), open incidents on the service and up
+/// to three hops along what it depends on, and how the version has done in every environment it
+/// reached (failed deployments, rollbacks, incidents it was named the cause of).
+#[utoipa::path(get, path = "/api/v1/promotions/{id}/review", tag = "promotions",
+    params(("id" = i64, Path, description = "The request's number")),
+    responses((status = 200, body = portolan_api::PromotionReview), (status = 404, body = ErrorBody)))]
+async fn review_promotion(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> AppResult<Json<portolan_api::PromotionReview>> {
+    let mut tx = state.pool.begin().await?;
+    let row = repo::row(&mut tx, id, false).await?;
+    let review = super::review::review(&mut tx, &row, OffsetDateTime::now_utc()).await?;
+    tx.commit().await?;
+    Ok(Json(review))
 }
 
 /// One promotion request, with every condition of its gate as of now (or as of its decision).
@@ -543,8 +570,12 @@ async fn decide_promotion(
     }
     let current = policies::current(&mut tx, row.to_id, &row.to_slug).await?;
     if current.policy.exclude_commit_authors {
-        let (_, authors) =
-            repo::source_facts(&mut tx, row.service_id, row.from_id, &row.version).await?;
+        let authors: Vec<String> = super::review::changes_of(&mut tx, &row, now)
+            .await?
+            .authors
+            .into_iter()
+            .map(|a| a.author)
+            .collect();
         let mine: Option<(String, Option<String>)> =
             sqlx::query_as("SELECT display_name, email FROM users WHERE id = $1")
                 .bind(me)
@@ -554,8 +585,8 @@ async fn decide_promotion(
             && super::gate::is_author(&name, email.as_deref(), &authors)
         {
             return Err(AppError::Forbidden(format!(
-                "you authored a commit in {}: the gate of {} takes no approval from authors",
-                row.version, row.to_slug
+                "you authored a commit this promotion carries into {}: its gate takes no approval from authors",
+                row.to_slug
             )));
         }
     }

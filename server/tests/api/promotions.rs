@@ -740,3 +740,236 @@ async fn an_approved_promotion_is_deployed_when_its_deployment_succeeds(pool: Pg
             .expect("row");
     assert_eq!(deployed_at, d["id"].as_i64());
 }
+
+#[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
+async fn the_review_shows_what_changes_what_burns_nearby_and_the_candidates_record(pool: PgPool) {
+    let admin = TestApp::new(pool.clone()).await;
+    admin.scene().await;
+    for (from, to) in [
+        ("checkout-api", "payment-gateway"),
+        ("payment-gateway", "search-indexer"),
+    ] {
+        admin
+            .put(
+                &format!("/api/v1/services/{from}/dependencies/{to}"),
+                json!({"kind": "sync"}),
+            )
+            .await;
+    }
+    let deploy = |env: &'static str,
+                  version: &'static str,
+                  status: &'static str,
+                  kind: &'static str,
+                  commits: Value| {
+        let admin = admin.clone();
+        async move {
+            admin
+                .create(
+                    "/api/v1/deployments",
+                    json!({"service": "checkout-api", "environment": env, "version": version,
+                           "status": status, "kind": kind, "changes": commits}),
+                )
+                .await["id"]
+                .as_i64()
+                .expect("id")
+        }
+    };
+    let c = |sha: &str, author: &str, day: u8| {
+        json!({"sha": sha, "author": author, "message": format!("{sha}: a change\n\nlong body"),
+               "committed_at": format!("2026-11-{day:02}T10:00:00Z")})
+    };
+    // dev sees every version with the commits it first carries; staging skipped 1.1 and
+    // recorded 1.1's commit again with 1.2.
+    deploy(
+        "dev",
+        "1.0",
+        "succeeded",
+        "normal",
+        json!([c("aaa0001", "Ann", 1)]),
+    )
+    .await;
+    deploy(
+        "dev",
+        "1.1",
+        "succeeded",
+        "normal",
+        json!([c("bbb0002", "Ben", 2)]),
+    )
+    .await;
+    deploy(
+        "dev",
+        "1.2",
+        "succeeded",
+        "normal",
+        json!([c("ccc0003", "Cy", 3), c("ddd0004", "Ben", 4)]),
+    )
+    .await;
+    deploy("dev", "1.1", "succeeded", "rollback", json!([])).await;
+    deploy(
+        "staging",
+        "1.0",
+        "succeeded",
+        "normal",
+        json!([c("aaa0001", "Ann", 1)]),
+    )
+    .await;
+    deploy("staging", "1.2", "failed", "normal", json!([])).await;
+    let landed = deploy(
+        "staging",
+        "1.2",
+        "succeeded",
+        "normal",
+        json!([
+            c("bbb0002", "Ben", 2),
+            c("ccc0003", "Cy", 3),
+            c("ddd0004", "Ben", 4)
+        ]),
+    )
+    .await;
+    deploy(
+        "prod",
+        "1.0",
+        "succeeded",
+        "normal",
+        json!([c("aaa0001", "Ann", 1)]),
+    )
+    .await;
+
+    // Burning: the service's dependency (one hop) and its dependency's dependency (two); a
+    // resolved incident on the service itself is not shown, the one 1.2 caused in staging is.
+    let incident = |title: &'static str, sev: &'static str, service: &'static str| {
+        let admin = admin.clone();
+        async move {
+            admin
+                .create(
+                    "/api/v1/incidents",
+                    json!({"title": title, "severity": sev, "services": [service]}),
+                )
+                .await["id"]
+                .as_i64()
+                .expect("id")
+        }
+    };
+    let far = incident("Index lag", "sev3", "search-indexer").await;
+    let near = incident("Gateway 502s", "sev2", "payment-gateway").await;
+    let caused = incident("Checkout errors in staging", "sev3", "checkout-api").await;
+    let linked = admin
+        .put(
+            &format!("/api/v1/incidents/{caused}/links/{landed}"),
+            json!({"relation": "caused_by"}),
+        )
+        .await;
+    assert!(linked.status.is_success(), "{}", linked.text);
+    for to in ["investigating", "resolved"] {
+        let moved = admin
+            .post(
+                &format!("/api/v1/incidents/{caused}/transition"),
+                json!({"to": to}),
+            )
+            .await;
+        assert_eq!(moved.status, StatusCode::OK, "{}", moved.text);
+    }
+
+    let dev = admin.as_roles("dana", &["developer"]).await;
+    let id = dev
+        .create(
+            "/api/v1/promotions",
+            json!({"service": "checkout-api", "version": "1.2", "to": "prod"}),
+        )
+        .await["id"]
+        .as_i64()
+        .expect("id");
+    let viewer = admin.as_roles("vic", &["viewer"]).await;
+    let r = viewer.get(&format!("/api/v1/promotions/{id}/review")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = r.body;
+
+    let changes = &r["changes"];
+    assert_eq!(changes["target_version"], "1.0");
+    assert_eq!(changes["direction"], "forward");
+    assert_eq!(changes["versions"], json!(["1.1", "1.2"]));
+    let shas: Vec<&str> = changes["commits"]
+        .as_array()
+        .expect("commits")
+        .iter()
+        .map(|c| c["sha"].as_str().expect("sha"))
+        .collect();
+    assert_eq!(shas, ["ddd0004", "ccc0003", "bbb0002"]);
+    assert_eq!(changes["commits"][2]["version"], "1.1");
+    assert_eq!(changes["commits"][0]["message"], "ddd0004: a change");
+    assert_eq!(
+        changes["authors"],
+        json!([{"author": "Ben", "commits": 2}, {"author": "Cy", "commits": 1}])
+    );
+
+    let open: Vec<(i64, Value)> = r["incidents"]
+        .as_array()
+        .expect("incidents")
+        .iter()
+        .map(|i| (i["id"].as_i64().expect("id"), i["path"].clone()))
+        .collect();
+    assert_eq!(
+        open,
+        [
+            (near, json!(["checkout-api", "payment-gateway"])),
+            (
+                far,
+                json!(["checkout-api", "payment-gateway", "search-indexer"])
+            ),
+        ],
+        "worst first; the resolved one is not shown"
+    );
+
+    let record = r["record"].as_array().expect("record");
+    let envs: Vec<&str> = record
+        .iter()
+        .map(|e| e["environment"].as_str().expect("env"))
+        .collect();
+    assert_eq!(
+        envs,
+        ["dev", "staging"],
+        "only where 1.2 went, in pipeline order"
+    );
+    assert_eq!(
+        (
+            &record[0]["succeeded"],
+            &record[0]["running_now"],
+            &record[0]["replaced_by_rollback"],
+            &record[0]["is_source"]
+        ),
+        (&json!(1), &json!(false), &json!(true), &json!(false)),
+        "dev rolled back to 1.1"
+    );
+    assert_eq!(
+        (
+            &record[1]["succeeded"],
+            &record[1]["failed"],
+            &record[1]["running_now"],
+            &record[1]["is_source"]
+        ),
+        (&json!(1), &json!(1), &json!(true), &json!(true))
+    );
+    assert_eq!(record[1]["incidents"][0]["id"], caused);
+    assert_eq!(record[1]["incidents"][0]["state"], "resolved");
+
+    // Going back: asking prod for the version it runs changes nothing; a request into staging
+    // for 1.1 would take 1.2's commits out.
+    let back = dev
+        .create(
+            "/api/v1/promotions",
+            json!({"service": "checkout-api", "version": "1.1", "to": "staging", "from": "dev"}),
+        )
+        .await["id"]
+        .as_i64()
+        .expect("id");
+    let b = viewer
+        .get(&format!("/api/v1/promotions/{back}/review"))
+        .await
+        .body;
+    assert_eq!(b["changes"]["direction"], "back");
+    assert_eq!(b["changes"]["total_commits"], 2);
+    assert_eq!(
+        viewer.get("/api/v1/promotions/999999/review").await.status,
+        StatusCode::NOT_FOUND
+    );
+}

@@ -14,8 +14,8 @@ use portolan_api::{
 use super::{page_url, param};
 use crate::api::{Change, ClientError, api_url, use_api};
 use crate::components::{
-    EmptyState, ErrorState, FieldError, Loading, Pager, StatusBadge, acting, csrf, set_status,
-    use_me,
+    Creating, EmptyState, ErrorState, FieldError, Loading, Pager, StatusBadge, acting, csrf,
+    set_status, use_me,
 };
 use crate::format;
 use crate::live::{NewsWaiting, Unsaved, use_live_resource};
@@ -244,15 +244,11 @@ fn DeclareForm(on_cancel: impl Fn() + Send + Sync + Copy + 'static) -> impl Into
     let severity = RwSignal::new("sev3".to_string());
     let chosen = RwSignal::new(Vec::<String>::new());
     let summary = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<ClientError>);
-    let busy = RwSignal::new(false);
+    let creating = Creating::new();
+    let (error, busy) = (creating.error, creating.busy);
     let navigate = use_navigate();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if busy.get_untracked() {
-            return;
-        }
-        busy.set(true);
         let new = NewIncident {
             title: title.get_untracked(),
             severity: severity.get_untracked(),
@@ -262,15 +258,18 @@ fn DeclareForm(on_cancel: impl Fn() + Send + Sync + Copy + 'static) -> impl Into
             started_at: None,
             detected_at: None,
         };
-        let sent = api.send::<Incident>(Change::post(api_url("incidents", &[]), &new, csrf(me)));
-        let navigate = navigate.clone();
-        leptos::task::spawn_local(async move {
-            match sent.await {
-                Ok(i) => navigate(&format!("/incidents/{}", i.id), Default::default()),
-                Err(e) => error.set(Some(e)),
-            }
-            busy.set(false);
-        });
+        let api = api.clone();
+        creating.submit(
+            move || {
+                Box::pin(api.send::<Incident>(Change::post(
+                    api_url("incidents", &[]),
+                    &new,
+                    csrf(me),
+                )))
+            },
+            |i| format!("/incidents/{}", i.id),
+            navigate.clone(),
+        );
     };
     view! {
         <section class="card declare-card">

@@ -3,14 +3,18 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use portolan_api::{
-    ConditionStatus, Page, Promotion, PromotionDecision, PromotionReason, PromotionState, Verdict,
+    ChangeDirection, ConditionStatus, Environment, NewPromotion, Page, Promotion, PromotionChanges,
+    PromotionDecision, PromotionReason, PromotionReview, PromotionState, Verdict,
 };
 
+use super::incidents::{IncidentStateBadge, SeverityBadge};
 use super::{page_url, param};
 use crate::api::{Change, ClientError, api_url, use_api};
-use crate::components::{EmptyState, ErrorState, Loading, Pager, acting, csrf, set_status, use_me};
+use crate::components::{
+    Creating, EmptyState, ErrorState, FieldError, Loading, Pager, acting, csrf, set_status, use_me,
+};
 use crate::format;
 use crate::live::{NewsWaiting, Unsaved, use_live_resource};
 
@@ -91,6 +95,9 @@ pub fn PromotionsPage() -> impl IntoView {
             ],
         )
     };
+    let me = use_me();
+    // `?ask` opens the form, filled from `service`, `version` and `to` when given.
+    let asking = RwSignal::new(query.read_untracked().get("ask").is_some());
     view! {
         <Title text="Promotions"/>
         <header class="page-header">
@@ -98,7 +105,19 @@ pub fn PromotionsPage() -> impl IntoView {
                 <h1>"Promotions"</h1>
                 <p class="subtitle">"Versions asking to move to the next environment, and what their gates say."</p>
             </div>
+            <div class="page-actions">
+                // Inside a boundary: the server waits for who is signed in, so the browser
+                // hydrates the same markup.
+                <Suspense fallback=|| ()>
+                    {move || me.and_then(|m| m.get()).and_then(Result::ok).is_some_and(|m| m.can("promotions:request")).then(|| view! {
+                        <button type="button" class="button ask-promotion" on:click=move |_| asking.update(|a| *a = !*a)>
+                            "Ask for a promotion"
+                        </button>
+                    })}
+                </Suspense>
+            </div>
         </header>
+        {move || asking.get().then(|| view! { <AskForm on_cancel=move || asking.set(false)/> })}
         <NewsWaiting waiting refetch=move || list.refetch()/>
         <nav class="tabs" aria-label="Which promotions">
             {tab("inbox", "To decide")}
@@ -157,6 +176,121 @@ pub fn PromotionsPage() -> impl IntoView {
     .into_any()
 }
 
+/// Asking to promote a version from the browser (pipelines use the API with a token).
+#[component]
+fn AskForm(on_cancel: impl Fn() + Send + Sync + Copy + 'static) -> impl IntoView {
+    let api = use_api();
+    let me = use_me();
+    let query = use_query_map();
+    let start = |name: &str| query.read_untracked().get(name).unwrap_or_default();
+    let service = RwSignal::new(start("service"));
+    let version = RwSignal::new(start("version"));
+    let to = RwSignal::new(start("to"));
+    let hotfix = RwSignal::new(false);
+    let from = RwSignal::new(String::new());
+    let reason = RwSignal::new(String::new());
+    let creating = Creating::new();
+    let (error, busy) = (creating.error, creating.busy);
+    Unsaved::hold_while(move || !version.with(|v| v.trim().is_empty()));
+    let environments = Resource::new(|| (), {
+        let api = api.clone();
+        move |_| api.get::<Vec<Environment>>(api_url("environments", &[]))
+    });
+    let navigate = use_navigate();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let new = NewPromotion {
+            service: service.get_untracked().trim().to_string(),
+            version: version.get_untracked().trim().to_string(),
+            to: to.get_untracked(),
+            from: Some(from.get_untracked()).filter(|f| !f.is_empty()),
+            hotfix: hotfix.get_untracked(),
+            reason: Some(reason.get_untracked()).filter(|r| !r.trim().is_empty()),
+        };
+        let api = api.clone();
+        creating.submit(
+            move || {
+                Box::pin(api.send::<Promotion>(Change::post(
+                    api_url("promotions", &[]),
+                    &new,
+                    csrf(me),
+                )))
+            },
+            |p| format!("/promotions/{}", p.id),
+            navigate.clone(),
+        );
+    };
+    let env_options = move |first_too: bool, chosen: RwSignal<String>| {
+        environments
+            .get()
+            .and_then(Result::ok)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| !e.archived && (first_too || e.position > 1))
+            .map(|e| {
+                let slug = e.slug.clone();
+                view! { <option value=e.slug.clone() selected=move || chosen.get() == slug>{format!("{} ({})", e.name, e.slug)}</option> }
+            })
+            .collect_view()
+    };
+    view! {
+        <section class="card ask-card">
+            <header class="card-header"><h2>"Ask for a promotion"</h2></header>
+            <form class="stack ask-form" on:submit=submit>
+                <div class="form-grid">
+                    <label class="field">
+                        <span class="field-label">"Service (slug)"</span>
+                        <input type="text" name="service" required placeholder="e.g. checkout-api"
+                            prop:value=service on:input=move |ev| service.set(event_target_value(&ev))/>
+                        <FieldError error field="service"/>
+                    </label>
+                    <label class="field">
+                        <span class="field-label">"Version"</span>
+                        <input type="text" name="version" required placeholder="as the pipeline recorded it, e.g. 1.42.0"
+                            prop:value=version on:input=move |ev| version.set(event_target_value(&ev))/>
+                        <FieldError error field="version"/>
+                    </label>
+                    <label class="field">
+                        <span class="field-label">"Into"</span>
+                        <Transition fallback=|| view! { <select name="to" disabled=true><option>"…"</option></select> }>
+                            <select name="to" required prop:value=to on:change=move |ev| to.set(event_target_value(&ev))>
+                                <option value="">"Choose an environment"</option>
+                                {move || env_options(false, to)}
+                            </select>
+                        </Transition>
+                        <FieldError error field="to"/>
+                    </label>
+                    <label class="field">
+                        <span class="field-label">"From"</span>
+                        <Transition fallback=|| view! { <select name="from" disabled=true><option>"…"</option></select> }>
+                            <select name="from" prop:value=from on:change=move |ev| from.set(event_target_value(&ev))>
+                                <option value="">"The stage before"</option>
+                                {move || env_options(true, from)}
+                            </select>
+                        </Transition>
+                        <FieldError error field="from"/>
+                    </label>
+                </div>
+                <label class="choice">
+                    <input type="checkbox" name="hotfix" prop:checked=hotfix on:change=move |ev| hotfix.set(event_target_checked(&ev))/>
+                    <span>"Hotfix "<span class="muted">"(may skip stages where the target's gate allows it; still needs its approvals)"</span></span>
+                </label>
+                <label class="field field-wide">
+                    <span class="field-label">"Why, for the approvers"</span>
+                    <textarea name="reason" rows="2" prop:value=reason on:input=move |ev| reason.set(event_target_value(&ev))></textarea>
+                    <FieldError error field="reason"/>
+                </label>
+                {move || error.get().filter(|e| e.fields.is_empty()).map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
+                <div class="row">
+                    <button type="submit" class="button" disabled=move || busy.get()>"Ask"</button>
+                    <button type="button" class="button button-secondary" on:click=move |_| on_cancel()>"Cancel"</button>
+                </div>
+            </form>
+        </section>
+    }
+    .into_any()
+}
+
 /// Whether grants as shown (`approver`, `approver@staging,prod`) let someone approve into `env`.
 fn approves_into(grants: &[String], env: &str) -> bool {
     grants.iter().any(|g| {
@@ -188,12 +322,24 @@ pub fn PromotionPage() -> impl IntoView {
         move || vec![format!("promotion:{}", id.get())],
         move || load(id.get_untracked()),
     );
+    // What changes, what burns nearby and the candidate's record: read once (a decision does
+    // not change them; a reload does).
+    let reviews = use_api();
+    let review = Resource::new(
+        move || id.get(),
+        move |id: String| {
+            reviews.get::<PromotionReview>(format!(
+                "/api/v1/promotions/{}/review",
+                crate::api::encode(&id)
+            ))
+        },
+    );
     view! {
         <NewsWaiting waiting refetch=move || data.refetch()/>
         <Transition fallback=|| view! { <Loading lines=8/> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(p) => view! { <PromotionView p reload=move || data.refetch()/> }.into_any(),
+                    Ok(p) => view! { <PromotionView p reload=move || data.refetch() review/> }.into_any(),
                     Err(e) if e.is_not_found() || e.status == 400 => {
                         set_status(404);
                         view! {
@@ -214,7 +360,11 @@ pub fn PromotionPage() -> impl IntoView {
 }
 
 #[component]
-fn PromotionView(p: Promotion, reload: impl Fn() + Send + Sync + Copy + 'static) -> impl IntoView {
+fn PromotionView(
+    p: Promotion,
+    reload: impl Fn() + Send + Sync + Copy + 'static,
+    review: Resource<Result<PromotionReview, ClientError>>,
+) -> impl IntoView {
     let me = use_me();
     let error = RwSignal::new(None::<ClientError>);
     let act = acting(error, reload);
@@ -356,11 +506,195 @@ fn PromotionView(p: Promotion, reload: impl Fn() + Send + Sync + Copy + 'static)
             </details>
         })
     };
+    let version = p.version.clone();
+    let service = p.service.name.clone();
+    let target = p.to.clone();
+    let briefing = view! {
+        <Transition fallback=|| view! { <section class="card"><Loading lines=4/></section> }>
+            {move || {
+                let (version, service, target) = (version.clone(), service.clone(), target.clone());
+                Suspend::new(async move {
+                    match review.await {
+                        Ok(r) => view! { <ReviewCards r version service target/> }.into_any(),
+                        Err(e) => view! { <ErrorState what="what this promotion changes" error=e/> }.into_any(),
+                    }
+                })
+            }}
+        </Transition>
+    }
+    .into_any();
     view! {
         {header}
         <div class="grid-2">{gate}{facts}</div>
+        {briefing}
         {decisions}
         {override_form}
+    }
+    .into_any()
+}
+
+/// "prod runs 1.0; 1.2 adds 3 commits by 2 people (1.1, 1.2)".
+fn changes_summary(c: &PromotionChanges, version: &str, target: &str) -> String {
+    let commits = |n: u32| {
+        if n == 1 {
+            "1 commit".to_string()
+        } else {
+            format!("{n} commits")
+        }
+    };
+    let people = |n: usize| {
+        if n == 1 {
+            "1 person".to_string()
+        } else {
+            format!("{n} people")
+        }
+    };
+    let runs = c.target_version.as_ref().map_or_else(
+        || format!("{target} has never run this service"),
+        |t| format!("{target} runs {t}"),
+    );
+    match c.direction {
+        ChangeDirection::Same => format!("{runs} already: nothing changes."),
+        ChangeDirection::Hotfix => format!(
+            "{runs}; hotfix {version} carries {} by {}.",
+            commits(c.total_commits),
+            people(c.authors.len())
+        ),
+        ChangeDirection::Back => format!(
+            "{runs}; going back to {version} takes out {} by {} ({}).",
+            commits(c.total_commits),
+            people(c.authors.len()),
+            c.versions.join(", ")
+        ),
+        ChangeDirection::First | ChangeDirection::Forward => format!(
+            "{runs}; {version} adds {} by {} ({}).",
+            commits(c.total_commits),
+            people(c.authors.len()),
+            c.versions.join(", ")
+        ),
+    }
+}
+
+#[component]
+fn ReviewCards(
+    r: PromotionReview,
+    version: String,
+    service: String,
+    target: String,
+) -> impl IntoView {
+    let c = r.changes;
+    let summary = changes_summary(&c, &version, &target);
+    let shown = c.commits.len();
+    let total = c.total_commits as usize;
+    let changes = view! {
+        <section class="card promotion-changes">
+            <header class="card-header"><h2>"What changes"</h2>
+                {(c.direction == ChangeDirection::Back).then(|| view! { <span class="badge kind-rollback">"Goes back"</span> })}
+            </header>
+            <p class="changes-summary">{summary}</p>
+            {(!c.authors.is_empty()).then(|| view! {
+                <p class="row authors">
+                    <span class="muted">"Authors:"</span>
+                    {c.authors.iter().map(|a| view! { <span class="chip" data-author=a.author.clone()>{format!("{} · {}", a.author, a.commits)}</span> }).collect_view()}
+                </p>
+            })}
+            {if c.commits.is_empty() {
+                view! { <p class="muted">"No commits were recorded with these deployments."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="commit-list promoted-commits">
+                        {c.commits.into_iter().map(|c| view! {
+                            <li data-sha=c.sha.clone()>
+                                <code class="sha" title=c.sha.clone()>{format::short_sha(&c.sha)}</code>
+                                <span class="commit-msg" title=c.message.clone()>{c.message.clone()}</span>
+                                <span class="commit-author">{format!("{} · {}", c.author, c.version)}</span>
+                                <time datetime=format::machine(c.committed_at)>{format::datetime(c.committed_at)}</time>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+            {(total > shown).then(|| view! { <p class="muted">{format!("Showing the newest {shown} of {total} commits.")}</p> })}
+        </section>
+    }
+    .into_any();
+    let burning = view! {
+        <section class="card promotion-incidents">
+            <header class="card-header"><h2>"Open incidents nearby"</h2></header>
+            {if r.incidents.is_empty() {
+                view! { <p class="muted">{format!("No open incident on {service} or on what it depends on.")}</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="nearby-incidents">
+                        {r.incidents.into_iter().map(|i| {
+                            let via = if i.path.len() <= 1 {
+                                "on this service".to_string()
+                            } else {
+                                format!("via {}", i.path.join(" → "))
+                            };
+                            view! {
+                                <li data-incident=i.id>
+                                    <SeverityBadge severity=i.severity/>
+                                    <a href=format!("/incidents/{}", i.id)>{format!("INC-{} {}", i.id, i.title)}</a>
+                                    <IncidentStateBadge state=i.state/>
+                                    <span class="muted">{via}</span>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        </section>
+    }
+    .into_any();
+    let record = view! {
+        <section class="card promotion-record">
+            <header class="card-header"><h2>{format!("How {version} has done")}</h2></header>
+            {if r.record.is_empty() {
+                view! { <p class="muted">{format!("{version} has not been deployed anywhere yet.")}</p> }.into_any()
+            } else {
+                view! {
+                    <div class="table-wrap">
+                        <table class="data-table version-record">
+                            <thead><tr>
+                                <th scope="col">"Environment"</th><th scope="col">"Succeeded"</th><th scope="col">"Failed"</th>
+                                <th scope="col">"Rolled back"</th><th scope="col">"First succeeded"</th><th scope="col">"Now"</th>
+                                <th scope="col">"Incidents it caused"</th>
+                            </tr></thead>
+                            <tbody>
+                                {r.record.into_iter().map(|e| {
+                                    let now = if e.running_now { "running" } else if e.replaced_by_rollback { "rolled back" } else { "replaced" };
+                                    let bad = e.failed > 0 || e.rolled_back > 0 || e.replaced_by_rollback || !e.incidents.is_empty();
+                                    view! {
+                                        <tr data-environment=e.environment.clone() class={match (e.is_source, bad) { (true, true) => "record-source record-bad", (true, false) => "record-source", (false, true) => "record-bad", _ => "" }}>
+                                            <th scope="row">{e.environment.clone()}{e.is_source.then(|| view! { " "<span class="muted">"(source)"</span> })}</th>
+                                            <td>{e.succeeded}</td>
+                                            <td class={if e.failed > 0 { "number-bad" } else { "" }}>{e.failed}</td>
+                                            <td class={if e.rolled_back > 0 { "number-bad" } else { "" }}>{e.rolled_back}</td>
+                                            <td>{e.first_succeeded_at.map(|t| view! { <time datetime=format::machine(t)>{format::datetime(t)}</time> }.into_any()).unwrap_or_else(|| "—".into_any())}</td>
+                                            <td data-now=now>{now}</td>
+                                            <td>{if e.incidents.is_empty() {
+                                                "—".into_any()
+                                            } else {
+                                                e.incidents.into_iter().map(|i| view! {
+                                                    <a class="badge link-caused_by" href=format!("/incidents/{}", i.id) title=i.title.clone()>{format!("INC-{}", i.id)}</a>" "
+                                                }).collect_view().into_any()
+                                            }}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }.into_any()
+            }}
+        </section>
+    }
+    .into_any();
+    view! {
+        {changes}
+        {record}
+        {burning}
     }
     .into_any()
 }
@@ -368,6 +702,50 @@ fn PromotionView(p: Promotion, reload: impl Fn() + Send + Sync + Copy + 'static)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_changes_are_summed_up_in_a_sentence() {
+        let mut c = PromotionChanges {
+            target_version: Some("1.0".into()),
+            direction: ChangeDirection::Forward,
+            versions: vec!["1.1".into(), "1.2".into()],
+            commits: Vec::new(),
+            total_commits: 3,
+            authors: vec![
+                portolan_api::AuthorCount {
+                    author: "Ben".into(),
+                    commits: 2,
+                },
+                portolan_api::AuthorCount {
+                    author: "Cy".into(),
+                    commits: 1,
+                },
+            ],
+        };
+        assert_eq!(
+            changes_summary(&c, "1.2", "prod"),
+            "prod runs 1.0; 1.2 adds 3 commits by 2 people (1.1, 1.2)."
+        );
+        c.direction = ChangeDirection::Back;
+        assert_eq!(
+            changes_summary(&c, "0.9", "prod"),
+            "prod runs 1.0; going back to 0.9 takes out 3 commits by 2 people (1.1, 1.2)."
+        );
+        c.direction = ChangeDirection::First;
+        c.target_version = None;
+        c.total_commits = 1;
+        c.authors.truncate(1);
+        assert_eq!(
+            changes_summary(&c, "1.2", "prod"),
+            "prod has never run this service; 1.2 adds 1 commit by 1 person (1.1, 1.2)."
+        );
+        c.direction = ChangeDirection::Same;
+        c.target_version = Some("1.2".into());
+        assert_eq!(
+            changes_summary(&c, "1.2", "prod"),
+            "prod runs 1.2 already: nothing changes."
+        );
+    }
 
     #[test]
     fn approvers_are_recognised_by_their_grants() {
