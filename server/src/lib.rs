@@ -14,6 +14,7 @@ pub mod error;
 pub mod extract;
 pub mod incidents;
 pub mod live;
+pub mod notifications;
 pub mod pages;
 pub mod pagination;
 pub mod postmortems;
