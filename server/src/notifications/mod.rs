@@ -6,7 +6,8 @@
 //! never lost. A delivery worker on every replica ([`spawn`]) posts due messages, each locked with
 //! `FOR UPDATE SKIP LOCKED` while it is posted so that replicas never send one twice at once, with
 //! a timeout; a failure is tried again after growing pauses ([`model::retry_delay`]) and, after
-//! the last attempt, kept as `failed`. The worker wakes on `NOTIFY portolan_notifications` (sent with each new message) and
+//! the last attempt, kept as `failed`, for admins to see (`GET /api/v1/notifications`) and send
+//! again. The worker wakes on `NOTIFY portolan_notifications` (sent with each new message) and
 //! looks for due ones at least every [`POLL`]. Delivery never touches the request: a channel that
 //! is down changes nothing about a gate. The webhook URLs are secrets: they are never logged,
 //! stored or returned; a failure is told by channel, status and request.
@@ -14,6 +15,7 @@
 pub mod model;
 pub mod render;
 pub mod repo;
+pub mod routes;
 
 use std::sync::Arc;
 use std::time::Duration;
