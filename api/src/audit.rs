@@ -4,7 +4,7 @@ use time::OffsetDateTime;
 
 /// Every kind of record the audit log speaks of (`target_kind`). The server refuses to record
 /// any other, so a filter can offer exactly these.
-pub const TARGET_KINDS: [&str; 11] = [
+pub const TARGET_KINDS: [&str; 12] = [
     "team",
     "system",
     "service",
@@ -14,6 +14,7 @@ pub const TARGET_KINDS: [&str; 11] = [
     "incident",
     "action_item",
     "promotion",
+    "notification",
     "api_token",
     "database",
 ];

@@ -77,6 +77,7 @@ impl Role {
                 PipelineWrite,
                 AuditRead,
                 PromotionsOverride,
+                NotificationsManage,
             ],
         }
     }
@@ -115,6 +116,8 @@ pub enum Permission {
     AuditRead,
     /// Break the glass: approve a promotion whatever its gate says, with a reason, loudly.
     PromotionsOverride,
+    /// See the messages sent to Teams and Slack (and their failures), and send failed ones again.
+    NotificationsManage,
 }
 
 impl Permission {
@@ -131,6 +134,7 @@ impl Permission {
             Permission::PipelineWrite => "pipeline:write",
             Permission::AuditRead => "audit:read",
             Permission::PromotionsOverride => "promotions:override",
+            Permission::NotificationsManage => "notifications:manage",
         }
     }
 
@@ -612,6 +616,9 @@ pub fn rule(method: &Method, route: &str) -> Option<Rule> {
         // The requester (or, for a token, its owner) or an admin: the handler tells which.
         ("POST", "/api/v1/promotions/{id}/cancel") => needs(PromotionsRequest),
         ("POST", "/api/v1/promotions/{id}/break-glass") => needs(PromotionsOverride),
+
+        ("GET", "/api/v1/notifications") => needs(NotificationsManage),
+        ("POST", "/api/v1/notifications/{id}/retry") => needs(NotificationsManage),
 
         ("POST", "/api/v1/webhooks/alertmanager" | "/api/v1/webhooks/pagerduty") => Rule::Webhook,
 

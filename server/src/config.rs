@@ -1,10 +1,11 @@
 //! Typed configuration from the environment (and flags), validated at start.
 //!
 //! A bad setting stops start-up with a message naming the setting and how to fix it. Secrets
-//! (the database password) are redacted whenever the configuration is shown.
+//! (the database password, tokens, webhook URLs) are redacted whenever the configuration is shown.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Clone)]
 pub struct Config {
@@ -36,7 +37,20 @@ pub struct Config {
     /// Days after an incident is resolved by which a SEV1 or SEV2 needs a published postmortem
     /// (`PORTOLAN_POSTMORTEM_DUE_DAYS`).
     pub postmortem_due_days: u32,
+    /// The Microsoft Teams incoming webhook that hears about promotion requests
+    /// (`PORTOLAN_TEAMS_WEBHOOK_URL`); `None`: nothing goes to Teams.
+    pub teams_webhook: Option<WebhookUrl>,
+    /// The Slack incoming webhook that hears about promotion requests
+    /// (`PORTOLAN_SLACK_WEBHOOK_URL`); `None`: nothing goes to Slack.
+    pub slack_webhook: Option<WebhookUrl>,
+    /// The pause after a notification's first failed attempt; later pauses grow from it (see
+    /// `notifications::model::retry_delay`). Not a setting: [`DEFAULT_NOTIFICATION_RETRY`], which
+    /// tests shorten.
+    pub notification_retry: Duration,
 }
+
+/// The pause after a notification's first failed attempt.
+pub const DEFAULT_NOTIFICATION_RETRY: Duration = Duration::from_secs(30);
 
 impl Default for Config {
     /// Local defaults, with nothing configured: what tests start from.
@@ -57,6 +71,9 @@ impl Default for Config {
             alertmanager_token: None,
             pagerduty_secret: None,
             postmortem_due_days: DEFAULT_POSTMORTEM_DUE_DAYS,
+            teams_webhook: None,
+            slack_webhook: None,
+            notification_retry: DEFAULT_NOTIFICATION_RETRY,
         }
     }
 }
@@ -135,6 +152,9 @@ impl std::fmt::Debug for Config {
             .field("alertmanager_token", &self.alertmanager_token)
             .field("pagerduty_secret", &self.pagerduty_secret)
             .field("postmortem_due_days", &self.postmortem_due_days)
+            .field("teams_webhook", &self.teams_webhook)
+            .field("slack_webhook", &self.slack_webhook)
+            .field("notification_retry", &self.notification_retry)
             .finish()
     }
 }
@@ -209,6 +229,7 @@ impl Config {
             o.graph = graph;
         }
         let webhooks = webhook_settings(&env)?;
+        let notifications = notification_settings(&env, access.production)?;
         Ok(Self {
             addr,
             database_url,
@@ -223,6 +244,9 @@ impl Config {
             alertmanager_token: webhooks.alertmanager_token,
             pagerduty_secret: webhooks.pagerduty_secret,
             postmortem_due_days: postmortem_due_days(&env)?,
+            teams_webhook: notifications.teams,
+            slack_webhook: notifications.slack,
+            notification_retry: DEFAULT_NOTIFICATION_RETRY,
         })
     }
 
@@ -455,6 +479,104 @@ fn webhook_settings(env: &dyn Fn(&str) -> Option<String>) -> Result<WebhookSecre
 struct WebhookSecrets {
     alertmanager_token: Option<Secret>,
     pagerduty_secret: Option<Secret>,
+}
+
+/// An incoming webhook's URL. It is a secret (whoever has it may post to the channel: it carries
+/// a signature or a token), so it is shown, logged and reported only as its scheme and host.
+#[derive(Clone)]
+pub struct WebhookUrl(url::Url);
+
+impl WebhookUrl {
+    /// An absolute https URL (http only outside production, for a local receiver), without
+    /// credentials or fragment. The error never repeats the URL beyond its scheme and host.
+    pub fn parse(text: &str, production: bool) -> Result<Self, String> {
+        let url = url::Url::parse(text.trim()).map_err(|_| {
+            "it is not an absolute URL; paste the whole https://… URL the Teams workflow or Slack \
+             app gave you"
+                .to_string()
+        })?;
+        let shown = Self(url.clone()).redacted();
+        if !matches!(url.scheme(), "https" | "http") || url.host().is_none() {
+            return Err(format!(
+                "'{shown}' is not an http(s) URL with a host; paste the https://… URL the Teams \
+                 workflow or Slack app gave you"
+            ));
+        }
+        if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
+            return Err(format!(
+                "'{shown}' carries a user name, password or #fragment; an incoming webhook URL \
+                 has none"
+            ));
+        }
+        if production && url.scheme() != "https" {
+            return Err(format!(
+                "'{shown}' is plain http, and the URL is the channel's secret; with \
+                 PORTOLAN_ENV=production it must be https"
+            ));
+        }
+        Ok(Self(url))
+    }
+
+    /// The URL to post to. Never log or return it.
+    pub fn expose(&self) -> &url::Url {
+        &self.0
+    }
+
+    /// What may be shown: `https://hooks.slack.com/…`.
+    pub fn redacted(&self) -> String {
+        let host = self.0.host_str().unwrap_or("");
+        match self.0.port() {
+            Some(port) => format!("{}://{host}:{port}/…", self.0.scheme()),
+            None => format!("{}://{host}/…", self.0.scheme()),
+        }
+    }
+}
+
+impl std::fmt::Debug for WebhookUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+struct NotificationUrls {
+    teams: Option<WebhookUrl>,
+    slack: Option<WebhookUrl>,
+}
+
+/// The incoming webhooks that hear about promotion requests (read through `env`): each URL in
+/// its setting or in the file named by `…_FILE`.
+fn notification_settings(
+    env: &dyn Fn(&str) -> Option<String>,
+    production: bool,
+) -> Result<NotificationUrls, ConfigError> {
+    let checked = |name: &'static str,
+                   file_name: &'static str,
+                   example: &str|
+     -> Result<Option<WebhookUrl>, ConfigError> {
+        let Some(value) = secret_setting(env, name, file_name)? else {
+            return Ok(None);
+        };
+        WebhookUrl::parse(&value, production)
+            .map(Some)
+            .map_err(|why| {
+                config_error(
+                    name,
+                    format!("{why} (e.g. {example}…), or unset {name} to send nothing there"),
+                )
+            })
+    };
+    Ok(NotificationUrls {
+        teams: checked(
+            "PORTOLAN_TEAMS_WEBHOOK_URL",
+            "PORTOLAN_TEAMS_WEBHOOK_URL_FILE",
+            "https://prod-00.westeurope.logic.azure.com:443/workflows/",
+        )?,
+        slack: checked(
+            "PORTOLAN_SLACK_WEBHOOK_URL",
+            "PORTOLAN_SLACK_WEBHOOK_URL_FILE",
+            "https://hooks.slack.com/services/",
+        )?,
+    })
 }
 
 /// The Graph lookup of groups (read through `env`). `PORTOLAN_GRAPH_URL` is checked whenever it
@@ -860,6 +982,117 @@ mod tests {
             from_file.alertmanager_token.as_ref().map(Secret::expose),
             Some("am-from-a-file-0123456789"),
             "the file's end of line is not part of the secret"
+        );
+    }
+
+    #[test]
+    fn notification_webhooks_are_https_urls_checked_at_start_and_never_shown() {
+        let none = notification_settings(&settings(&[]), true).expect("nothing set");
+        assert!(none.teams.is_none() && none.slack.is_none());
+        let secret = "https://hooks.slack.com/services/T0/B0/hunter2hunter2";
+        let teams = "https://prod-01.westeurope.logic.azure.com:443/workflows/abc/triggers/manual/\
+                     paths/invoke?api-version=2016-06-01&sig=hunter2sig";
+        let both = notification_settings(
+            &|name: &str| match name {
+                "PORTOLAN_SLACK_WEBHOOK_URL" => Some(secret.to_string()),
+                "PORTOLAN_TEAMS_WEBHOOK_URL" => Some(teams.to_string()),
+                _ => None,
+            },
+            true,
+        )
+        .expect("both, in production");
+        let slack = both.slack.expect("slack");
+        assert_eq!(slack.expose().as_str(), secret);
+        assert_eq!(slack.redacted(), "https://hooks.slack.com/…");
+        let teams = both.teams.expect("teams");
+        assert_eq!(
+            teams.redacted(),
+            "https://prod-01.westeurope.logic.azure.com/…",
+            "the default port is not shown"
+        );
+        assert_eq!(teams.expose().query_pairs().count(), 2, "the query is kept");
+        let config = Config {
+            slack_webhook: Some(slack),
+            teams_webhook: Some(teams),
+            ..Config::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(shown.contains("hooks.slack.com/…"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+
+        let local = |production| {
+            notification_settings(
+                &settings(&[(
+                    "PORTOLAN_TEAMS_WEBHOOK_URL",
+                    "http://127.0.0.1:9/teams/hunter2",
+                )]),
+                production,
+            )
+        };
+        let teams = local(false).expect("http outside production").teams;
+        assert_eq!(
+            teams.expect("teams").redacted(),
+            "http://127.0.0.1:9/…",
+            "a port that is not the default is shown"
+        );
+        let err = local(true).err().expect("http in production");
+        assert_eq!(err.setting, "PORTOLAN_TEAMS_WEBHOOK_URL");
+        assert!(
+            err.message.contains("PORTOLAN_ENV=production"),
+            "{}",
+            err.message
+        );
+        assert!(!err.message.contains("hunter2"), "{}", err.message);
+
+        for bad in [
+            "hooks.slack.com/services/hunter2",
+            "/services/hunter2",
+            "ftp://hooks.slack.com/hunter2",
+            "https://user:hunter2@hooks.slack.com/services",
+            "https://hooks.slack.com/services#hunter2",
+            "mailto:hunter2@example.com",
+        ] {
+            let err = notification_settings(
+                &|name: &str| (name == "PORTOLAN_SLACK_WEBHOOK_URL").then(|| bad.to_string()),
+                false,
+            )
+            .err()
+            .expect(bad);
+            assert_eq!(err.setting, "PORTOLAN_SLACK_WEBHOOK_URL", "{bad}");
+            assert!(!err.message.contains("hunter2"), "{bad}: {}", err.message);
+            assert!(
+                err.message.contains("unset PORTOLAN_SLACK_WEBHOOK_URL"),
+                "says how to fix it: {}",
+                err.message
+            );
+        }
+        let err = notification_settings(
+            &settings(&[
+                (
+                    "PORTOLAN_SLACK_WEBHOOK_URL",
+                    "https://hooks.slack.com/services/x",
+                ),
+                ("PORTOLAN_SLACK_WEBHOOK_URL_FILE", "/nowhere"),
+            ]),
+            false,
+        )
+        .err()
+        .expect("both ways");
+        assert!(err.message.contains("not both"), "{}", err.message);
+
+        let file = std::env::temp_dir().join(format!("portolan-slack-url-{}", std::process::id()));
+        std::fs::write(&file, format!("{secret}\n")).expect("write");
+        let path = file.display().to_string();
+        let from_file = notification_settings(
+            &|name: &str| (name == "PORTOLAN_SLACK_WEBHOOK_URL_FILE").then(|| path.clone()),
+            true,
+        )
+        .expect("read");
+        let _ = std::fs::remove_file(&file);
+        assert_eq!(
+            from_file.slack.expect("slack").expose().as_str(),
+            secret,
+            "the file's end of line is not part of the URL"
         );
     }
 

@@ -14,6 +14,7 @@ pub mod error;
 pub mod extract;
 pub mod incidents;
 pub mod live;
+pub mod notifications;
 pub mod pages;
 pub mod pagination;
 pub mod postmortems;
@@ -88,6 +89,8 @@ impl AppState {
             Alertmanager and PagerDuty, each authenticated by its own secret"),
         (name = "postmortems", description = "Blameless postmortems: writing, review, publishing"),
         (name = "promotions", description = "Promotion requests and their gates: ask, read what the gate says, decide"),
+        (name = "notifications", description = "Messages about promotion requests to Microsoft Teams and Slack: \
+            what was sent, what waits, what failed"),
         (name = "action items", description = "What postmortems commit to doing, and how well it gets done"),
         (name = "live", description = "Changes as they are committed, streamed to browsers"),
         (name = "audit", description = "The append-only, hash-chained record of every change"),
@@ -165,6 +168,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(postmortems::routes::router())
         .merge(postmortems::actions::routes::router())
         .merge(promotions::routes::router())
+        .merge(notifications::routes::router())
         .merge(live::routes::router())
         .merge(audit::routes::router())
         .merge(auth::routes::api_router())

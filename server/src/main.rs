@@ -243,6 +243,11 @@ async fn serve(addr: Option<&str>, demo: bool) -> anyhow::Result<()> {
             "could not listen for changes in the database (LISTEN portolan_events) for live updates",
         )?;
         let live = state.live.clone();
+        portolan_server::notifications::spawn(db.pool.clone(), state.config.clone(), live.closing())
+            .context("could not start the delivery of notifications")?;
+        for (channel, url) in portolan_server::notifications::channels(&state.config) {
+            tracing::info!(channel = channel.as_str(), webhook = %url.redacted(), "promotion requests are announced to this incoming webhook");
+        }
         if let Some(oidc) = &state.oidc {
             tracing::info!(issuer = %oidc.config.issuer, redirect_uri = %oidc.redirect_uri(), "sign-in is on");
             if let Some(graph) = &oidc.config.graph {

@@ -95,6 +95,7 @@ async fn settle(state: &AppState, conn: &mut PgConnection, id: i64) -> AppResult
     .await?;
     let after = answer(state, conn, id).await?;
     recorded(
+        state,
         conn,
         &Actor::system(),
         if expired {
@@ -102,8 +103,8 @@ async fn settle(state: &AppState, conn: &mut PgConnection, id: i64) -> AppResult
         } else {
             "promotion.approve"
         },
-        id,
-        Change::changed(&before, &after),
+        Some(&before),
+        &after,
     )
     .await?;
     Ok(())
@@ -118,17 +119,25 @@ async fn settled(state: &AppState, id: i64) -> AppResult<Promotion> {
     Ok(p)
 }
 
-/// A change to request `id`, recorded: in the audit log and announced to open pages, both in
-/// the caller's transaction.
+/// A change to a request (`before` it, `None` when it was just asked for, and `after`),
+/// recorded in the caller's transaction: in the audit log, announced to open pages, and written
+/// to the outbox of the Teams and Slack messages it calls for.
 async fn recorded(
+    state: &AppState,
     conn: &mut PgConnection,
     actor: &Actor,
     action: &str,
-    id: i64,
-    change: Change,
+    before: Option<&Promotion>,
+    after: &Promotion,
 ) -> AppResult<()> {
+    let change = match before {
+        Some(b) => Change::changed(b, after),
+        None => Change::created(after),
+    };
+    let id = after.id;
     audit::record(conn, actor, action, ("promotion", &id.to_string()), change).await?;
-    crate::live::promotion_changed(conn, id, action).await
+    crate::live::promotion_changed(conn, id, action).await?;
+    crate::notifications::promotion_changed(conn, &state.config, action, after).await
 }
 
 /// Holds the target environment until commit: a policy edit (which locks it) waits, so a
@@ -295,14 +304,7 @@ async fn request_promotion(
     .fetch_one(&mut *tx)
     .await?;
     let p = answer(&state, &mut tx, id).await?;
-    recorded(
-        &mut tx,
-        &actor,
-        "promotion.request",
-        id,
-        Change::created(&p),
-    )
-    .await?;
+    recorded(&state, &mut tx, &actor, "promotion.request", None, &p).await?;
     // A gate that needs nobody opens at once.
     settle(&state, &mut tx, id).await?;
     let p = answer(&state, &mut tx, id).await?;
@@ -639,6 +641,7 @@ async fn decide_promotion(
     }
     let after = answer(&state, &mut tx, id).await?;
     recorded(
+        &state,
         &mut tx,
         &actor,
         if approve {
@@ -646,8 +649,8 @@ async fn decide_promotion(
         } else {
             "promotion.reject"
         },
-        id,
-        Change::changed(&before, &after),
+        Some(&before),
+        &after,
     )
     .await?;
     tx.commit().await?;
@@ -709,11 +712,12 @@ async fn cancel_promotion(
     .await?;
     let after = answer(&state, &mut tx, id).await?;
     recorded(
+        &state,
         &mut tx,
         &actor,
         "promotion.cancel",
-        id,
-        Change::changed(&before, &after),
+        Some(&before),
+        &after,
     )
     .await?;
     tx.commit().await?;
@@ -761,11 +765,12 @@ async fn break_glass(
     .await?;
     let after = answer(&state, &mut tx, id).await?;
     recorded(
+        &state,
         &mut tx,
         &actor,
         "promotion.break_glass",
-        id,
-        Change::changed(&before, &after),
+        Some(&before),
+        &after,
     )
     .await?;
     tx.commit().await?;

@@ -9,6 +9,7 @@ mod deployments;
 mod environments;
 mod incidents;
 mod live;
+mod notifications;
 mod permissions;
 mod platform;
 mod postmortems;

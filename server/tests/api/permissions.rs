@@ -60,6 +60,7 @@ fn expected(method: &str, path: &str) -> Option<Expect> {
         ("GET", "/api/v1/me" | "/api/v1/tokens") => PERSON,
         ("POST", "/api/v1/tokens") | ("DELETE", "/api/v1/tokens/{id}") => PERSON,
         ("GET", "/api/v1/audit" | "/api/v1/audit/export") => ADMIN,
+        ("GET", "/api/v1/notifications") | ("POST", "/api/v1/notifications/{id}/retry") => ADMIN,
         // Without a topic it answers 422 at once instead of streaming.
         ("GET", "/api/v1/events") => READ,
         ("GET", _) => READ,
