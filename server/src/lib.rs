@@ -114,7 +114,9 @@ impl utoipa::Modify for Security {
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
                         "An API token (`ptl_…`) from POST /api/v1/tokens or `portolan token create`. \
-                         Every scope reads; writes need their scope and an owner who still holds the role.",
+                         Every scope reads; writes need their scope and an owner who still holds the role. \
+                         HTTP Basic with the token as the password (any user name) is taken too, for \
+                         clients that only speak Basic (an Azure DevOps generic service connection).",
                     ))
                     .build(),
             ),
