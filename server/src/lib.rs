@@ -167,6 +167,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(postmortems::routes::router())
         .merge(postmortems::actions::routes::router())
         .merge(promotions::routes::router())
+        .merge(promotions::azure_devops::router())
         .merge(live::routes::router())
         .merge(audit::routes::router())
         .merge(auth::routes::api_router())

@@ -4,6 +4,7 @@
 mod actions;
 mod audit;
 mod auth;
+mod azure_devops;
 mod catalog;
 mod deployments;
 mod environments;
