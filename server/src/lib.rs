@@ -6,6 +6,7 @@ pub mod api_docs;
 pub mod audit;
 pub mod auth;
 pub mod catalog;
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod deployments;

@@ -8,6 +8,7 @@ mod azure_devops;
 mod catalog;
 mod deployments;
 mod environments;
+mod gate_cli;
 mod incidents;
 mod live;
 mod permissions;
