@@ -425,6 +425,27 @@ pub struct PromotionReview {
     pub record: Vec<VersionRecord>,
 }
 
+/// The answer to Azure DevOps' "Invoke REST API" check (`POST
+/// /api/v1/integrations/azure-devops/check`, completion event `ApiResponse`): the check passes
+/// with the success criterion `eq(root['approved'], true)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AzureDevOpsCheck {
+    /// The promotion may go ahead: approved (or already deployed).
+    pub approved: bool,
+    /// The request is decided and will not change: approved, deployed, rejected, expired or
+    /// cancelled. A check that reads `final` and not `approved` can no longer pass.
+    #[serde(rename = "final")]
+    pub is_final: bool,
+    pub state: PromotionState,
+    /// The request's number.
+    pub id: i64,
+    /// Its page, for a person to open.
+    pub url: String,
+    /// What the gate still waits for, or how it was decided, in words.
+    pub summary: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -616,6 +616,8 @@ pub fn rule(method: &Method, route: &str) -> Option<Rule> {
         // The requester (or, for a token, its owner) or an admin: the handler tells which.
         ("POST", "/api/v1/promotions/{id}/cancel") => needs(PromotionsRequest),
         ("POST", "/api/v1/promotions/{id}/break-glass") => needs(PromotionsOverride),
+        // Asks (idempotently) and reads: a pipeline's token with promotions:write.
+        ("POST", "/api/v1/integrations/azure-devops/check") => needs(PromotionsRequest),
 
         ("GET", "/api/v1/notifications") => needs(NotificationsManage),
         ("POST", "/api/v1/notifications/{id}/retry") => needs(NotificationsManage),

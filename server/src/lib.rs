@@ -6,6 +6,7 @@ pub mod api_docs;
 pub mod audit;
 pub mod auth;
 pub mod catalog;
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod deployments;
@@ -117,7 +118,9 @@ impl utoipa::Modify for Security {
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
                         "An API token (`ptl_…`) from POST /api/v1/tokens or `portolan token create`. \
-                         Every scope reads; writes need their scope and an owner who still holds the role.",
+                         Every scope reads; writes need their scope and an owner who still holds the role. \
+                         HTTP Basic with the token as the password (any user name) is taken too, for \
+                         clients that only speak Basic (an Azure DevOps generic service connection).",
                     ))
                     .build(),
             ),
@@ -169,6 +172,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(postmortems::actions::routes::router())
         .merge(promotions::routes::router())
         .merge(notifications::routes::router())
+        .merge(promotions::azure_devops::router())
         .merge(live::routes::router())
         .merge(audit::routes::router())
         .merge(auth::routes::api_router())

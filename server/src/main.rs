@@ -1,9 +1,11 @@
-//! `portolan`: serve the portal, apply migrations, load the demo organisation.
+//! `portolan`: serve the portal, apply migrations, load the demo organisation; and, from a
+//! pipeline, ask for a promotion and wait for its gate.
 
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use portolan_server::cli::gate::GateCommand;
 use portolan_server::config::Config;
 use portolan_server::db::Database;
 use portolan_server::{AppState, build_app, seed};
@@ -43,6 +45,12 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Promotion gates, from a pipeline: ask for a promotion and wait for its decision, over
+    /// HTTP with an API token (PORTOLAN_URL, PORTOLAN_TOKEN).
+    Gate {
+        #[command(subcommand)]
+        command: GateCommand,
+    },
     /// Load data into an empty database.
     Seed {
         /// The demo organisation: teams, 60 services, 4 environments, 180 days of deployments.
@@ -80,6 +88,26 @@ enum AuditCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Gate { command } = cli.command {
+        // A client of a running Portolan: its output is for the pipeline's log, not tracing.
+        return match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => {
+                let code = runtime.block_on(portolan_server::cli::gate::run(
+                    command,
+                    &mut std::io::stdout(),
+                    &mut std::io::stderr(),
+                ));
+                ExitCode::from(code)
+            }
+            Err(e) => {
+                eprintln!("portolan gate: could not start the async runtime: {e}");
+                ExitCode::from(portolan_server::cli::gate::exit::ERROR)
+            }
+        };
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_env("PORTOLAN_LOG")
@@ -185,6 +213,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Gate { .. } => unreachable!("handled before the runtime starts"),
         Command::Seed { demo: _ } => {
             let config = Config::from_env(None)?;
             let db = Database::open(&config).await?;

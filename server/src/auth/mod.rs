@@ -134,28 +134,24 @@ fn token_actor(t: &tokens::Presented) -> Actor {
     }
 }
 
-/// Works out who is calling: an API token (`Authorization: Bearer …`), else the session cookie,
-/// else nobody. A token that is unknown, expired or revoked is refused here with 401 and the
-/// reason; so is a malformed Authorization header. The alert receivers (`/api/v1/webhooks/…`)
+/// Works out who is calling: an API token (`Authorization: Bearer …`, or Basic with the token as
+/// the password), else the session cookie, else nobody. A token that is unknown, expired or
+/// revoked is refused here with 401 and the reason; so is a malformed Authorization header. The alert receivers (`/api/v1/webhooks/…`)
 /// are passed by as nobody: their senders authenticate with their own secrets, which may travel
 /// in the same header, and a session cookie counts for nothing there.
 pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let caller = if req.uri().path().starts_with(crate::webhooks::PATH_PREFIX) {
         Caller::Anonymous
     } else if let Some(value) = req.headers().get(AUTHORIZATION) {
-        let Some(secret) = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        else {
+        let Some(secret) = value.to_str().ok().and_then(api_token_in) else {
             return AppError::Unauthenticated(
-                "the Authorization header must be 'Bearer <API token>'".into(),
+                "the Authorization header must be 'Bearer <API token>' (or Basic, with the API \
+                 token as the password)"
+                    .into(),
             )
             .into_response();
         };
-        let presented = match tokens::present(&state.pool, secret).await {
+        let presented = match tokens::present(&state.pool, &secret).await {
             Ok(Some(t)) => t,
             Ok(None) => {
                 return AppError::Unauthenticated(
@@ -215,6 +211,28 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     };
     req.extensions_mut().insert(caller);
     next.run(req).await
+}
+
+/// The API token an Authorization header carries: `Bearer <token>`, or `Basic` with a Portolan
+/// token (`ptl_…`) as the password (the user name is ignored), which is what a generic service
+/// connection of Azure DevOps sends. Any other Basic pair is no token at all.
+pub fn api_token_in(header: &str) -> Option<String> {
+    use base64::Engine;
+    let token = if let Some(t) = header.strip_prefix("Bearer ") {
+        t.trim().to_string()
+    } else {
+        let encoded = header.strip_prefix("Basic ")?.trim();
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .ok()?;
+        let pair = String::from_utf8(decoded).ok()?;
+        let password = pair.split_once(':')?.1.trim();
+        if !password.starts_with(tokens::TOKEN_PREFIX) {
+            return None;
+        }
+        password.to_string()
+    };
+    (!token.is_empty()).then_some(token)
 }
 
 /// Compares in time independent of where the first difference is.
@@ -302,5 +320,32 @@ mod tests {
             assert!(failed.contains(words), "{words}: {failed}");
         }
         assert_eq!(access_notices(true, true, &access).len(), 1, "one notice");
+    }
+
+    #[test]
+    fn an_api_token_comes_as_bearer_or_as_the_basic_password() {
+        use base64::Engine;
+        let basic = |pair: &str| {
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(pair)
+            )
+        };
+        assert_eq!(api_token_in("Bearer ptl_abc ").as_deref(), Some("ptl_abc"));
+        assert_eq!(
+            api_token_in(&basic("azure-devops:ptl_abc")).as_deref(),
+            Some("ptl_abc")
+        );
+        assert_eq!(api_token_in(&basic(":ptl_abc")).as_deref(), Some("ptl_abc"));
+        assert_eq!(api_token_in(&basic("user:")), None, "no password");
+        assert_eq!(
+            api_token_in(&basic("user:secret")),
+            None,
+            "not a Portolan token"
+        );
+        assert_eq!(api_token_in(&basic("no colon")), None);
+        assert_eq!(api_token_in("Basic not-base64!"), None);
+        assert_eq!(api_token_in("Bearer  "), None);
+        assert_eq!(api_token_in("Token ptl_abc"), None);
     }
 }

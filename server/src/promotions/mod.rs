@@ -2,6 +2,7 @@
 //! their approvals, and the gate evaluator ([`gate::evaluate`], a pure function) that says, for
 //! every condition of the policy, whether it passes, is still to come, or cannot pass.
 
+pub mod azure_devops;
 pub mod gate;
 pub mod model;
 pub mod repo;

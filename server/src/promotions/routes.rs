@@ -111,7 +111,7 @@ async fn settle(state: &AppState, conn: &mut PgConnection, id: i64) -> AppResult
 }
 
 /// Settles the request, then answers it.
-async fn settled(state: &AppState, id: i64) -> AppResult<Promotion> {
+pub(crate) async fn settled(state: &AppState, id: i64) -> AppResult<Promotion> {
     let mut tx = state.pool.begin().await?;
     settle(state, &mut tx, id).await?;
     let p = answer(state, &mut tx, id).await?;
@@ -200,6 +200,29 @@ async fn request_promotion(
     actor: Actor,
     ApiJson(new): ApiJson<NewPromotion>,
 ) -> AppResult<Response> {
+    let (status, p) = ask(&state, &actor, &new, Reuse::Pending).await?;
+    let location = format!("/api/v1/promotions/{}", p.id);
+    Ok((status, [("location", location)], Json(p)).into_response())
+}
+
+/// Which earlier request of the same version into the same environment answers an ask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reuse {
+    /// A pending one; otherwise a new request is made (people and pipelines asking again after
+    /// a decision).
+    Pending,
+    /// The latest one, whatever its state; a new request only when there is none (a check that
+    /// asks at every evaluation must not reopen a rejected or expired request by itself).
+    Latest,
+}
+
+/// Asks for a promotion: the request (201 when made now, 200 when an earlier one answers).
+pub(crate) async fn ask(
+    state: &AppState,
+    actor: &Actor,
+    new: &NewPromotion,
+    reuse: Reuse,
+) -> AppResult<(StatusCode, Promotion)> {
     let mut problems = Problems::default();
     let version = problems.check("version", validate::token(&new.version, 100));
     let reason = new
@@ -265,26 +288,22 @@ async fn request_promotion(
     };
     let existing: Option<i64> = sqlx::query_scalar(
         "SELECT id FROM promotions WHERE service_id = $1 AND to_environment_id = $2 AND version = $3
-            AND state = 'pending'",
+            AND ($4 OR state = 'pending')
+          ORDER BY id DESC LIMIT 1",
     )
     .bind(service)
     .bind(to_id)
     .bind(&version)
+    .bind(reuse == Reuse::Latest)
     .fetch_optional(&mut *tx)
     .await?;
     if let Some(id) = existing {
         tx.commit().await?;
         let mut conn = state.pool.acquire().await?;
-        let p = answer(&state, &mut conn, id).await?;
-        return Ok((
-            StatusCode::OK,
-            [("location", format!("/api/v1/promotions/{id}"))],
-            Json(p),
-        )
-            .into_response());
+        return Ok((StatusCode::OK, answer(state, &mut conn, id).await?));
     }
     let policy = policies::current(&mut tx, to_id, &new.to).await?;
-    let requester_user = person_of(&mut tx, &actor).await?;
+    let requester_user = person_of(&mut tx, actor).await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO promotions (service_id, version, from_environment_id, to_environment_id, hotfix,
                                  reason, requester_id, requester_name, requester_user_id, expires_at)
@@ -303,18 +322,13 @@ async fn request_promotion(
     .bind(policy.policy.expire_after_hours as i32)
     .fetch_one(&mut *tx)
     .await?;
-    let p = answer(&state, &mut tx, id).await?;
-    recorded(&state, &mut tx, &actor, "promotion.request", None, &p).await?;
+    let p = answer(state, &mut tx, id).await?;
+    recorded(state, &mut tx, actor, "promotion.request", None, &p).await?;
     // A gate that needs nobody opens at once.
-    settle(&state, &mut tx, id).await?;
-    let p = answer(&state, &mut tx, id).await?;
+    settle(state, &mut tx, id).await?;
+    let p = answer(state, &mut tx, id).await?;
     tx.commit().await?;
-    Ok((
-        StatusCode::CREATED,
-        [("location", format!("/api/v1/promotions/{id}"))],
-        Json(p),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, p))
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]

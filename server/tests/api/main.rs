@@ -4,9 +4,11 @@
 mod actions;
 mod audit;
 mod auth;
+mod azure_devops;
 mod catalog;
 mod deployments;
 mod environments;
+mod gate_cli;
 mod incidents;
 mod live;
 mod notifications;

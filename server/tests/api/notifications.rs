@@ -202,6 +202,23 @@ async fn rows(pool: &PgPool, promotion: i64) -> Vec<String> {
     .expect("rows")
 }
 
+/// The promotion's messages once none is still waiting to be sent (the receiver sees a message
+/// before the worker has recorded that it was taken).
+async fn settled_rows(pool: &PgPool, promotion: i64) -> Vec<String> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let now = rows(pool, promotion).await;
+        if !now.iter().any(|r| r.contains(" pending ")) {
+            return now;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "waited {WAIT:?} for the messages to settle: {now:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Asserts that no answer shows anything of a webhook URL.
 fn no_secret_in(answers: &[&Answer]) {
     for a in answers {
@@ -240,7 +257,7 @@ async fn a_request_that_needs_approvers_is_announced_once_per_channel_and_so_is_
     })
     .await;
     assert_eq!(
-        rows(&pool, id).await,
+        settled_rows(&pool, id).await,
         [
             "teams promotion.requested sent 1",
             "slack promotion.requested sent 1"
@@ -319,6 +336,7 @@ async fn a_request_that_needs_approvers_is_announced_once_per_channel_and_so_is_
     );
 
     // Admins see what went where.
+    assert!(!settled_rows(&pool, id).await.is_empty());
     let list = admin
         .get(&format!("/api/v1/notifications?promotion={id}"))
         .await;
@@ -397,6 +415,10 @@ async fn a_failing_receiver_never_holds_a_decision_up_and_is_tried_until_it_take
     })
     .await;
     assert_eq!(receiver.calls.load(Ordering::SeqCst), 4);
+    assert_eq!(
+        settled_rows(&pool, id).await,
+        ["slack promotion.requested sent 4"]
+    );
     let list = admin
         .get(&format!("/api/v1/notifications?promotion={id}"))
         .await;
@@ -430,7 +452,7 @@ async fn a_failing_receiver_never_holds_a_decision_up_and_is_tried_until_it_take
     .await;
     assert!(text_of(&receiver.bodies("slack")[1]).contains("*Approved*"));
     assert_eq!(
-        rows(&pool, id).await,
+        settled_rows(&pool, id).await,
         [
             "slack promotion.requested sent 4",
             "slack promotion.approved sent 3"

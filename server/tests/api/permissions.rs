@@ -88,7 +88,9 @@ fn expected(method: &str, path: &str) -> Option<Expect> {
         ("POST", "/api/v1/incidents/{id}/postmortem/review") => PERSON,
         ("POST", "/api/v1/incidents/{id}/action-items") => RUN_INCIDENTS,
         ("PATCH", "/api/v1/action-items/{id}") => DECLARE,
-        ("POST", "/api/v1/promotions") => roles(&["developer", "admin"], &["promotions:write"]),
+        ("POST", "/api/v1/promotions" | "/api/v1/integrations/azure-devops/check") => {
+            roles(&["developer", "admin"], &["promotions:write"])
+        }
         ("POST", "/api/v1/promotions/{id}/decisions") => roles(&["approver"], &[]),
         ("POST", "/api/v1/promotions/{id}/cancel") => {
             roles(&["developer", "admin"], &["promotions:write"])
@@ -105,7 +107,12 @@ fn concrete(path: &str) -> String {
         .replace("{deployment}", "999999")
 }
 
-async fn token(app: &TestApp, owner: &str, owner_roles: &[&str], scopes: &[&str]) -> Auth {
+pub(crate) async fn token(
+    app: &TestApp,
+    owner: &str,
+    owner_roles: &[&str],
+    scopes: &[&str],
+) -> Auth {
     let maker = app.as_roles(owner, owner_roles).await;
     let made = maker
         .post(

@@ -8,7 +8,7 @@ use sqlx::PgPool;
 
 use crate::{Auth, TestApp};
 
-async fn shipped(app: &TestApp, env: &str, version: &str) {
+pub(crate) async fn shipped(app: &TestApp, env: &str, version: &str) {
     app.create(
         "/api/v1/deployments",
         json!({"service": "checkout-api", "environment": env, "version": version,
@@ -262,7 +262,17 @@ async fn a_rejection_ends_it_and_pipelines_ask_with_tokens(pool: PgPool) {
     assert_ne!(again.body["id"], id);
 }
 
-async fn one_approval(admin: &TestApp) {
+/// Rita, an approver, decides request `id`; insists on 200.
+pub(crate) async fn decide(admin: &TestApp, id: i64, decision: Value) {
+    let a = admin
+        .as_roles("rita", &["approver"])
+        .await
+        .post(&format!("/api/v1/promotions/{id}/decisions"), decision)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+}
+
+pub(crate) async fn one_approval(admin: &TestApp) {
     let set = admin
         .put(
             "/api/v1/environments/prod/gate",
