@@ -16,7 +16,7 @@ use portolan_api::{
 use time::OffsetDateTime;
 
 use crate::api::{Change, ClientError, encode, use_api};
-use crate::components::{EmptyState, ErrorState, Loading, csrf, set_status, use_me};
+use crate::components::{ErrorState, Loading, NotFoundState, csrf, use_me};
 use crate::format;
 use crate::live::{NewsWaiting, Unsaved, use_live_resource};
 
@@ -593,18 +593,11 @@ pub fn GatePolicyPage() -> impl IntoView {
                     Ok(d) => view! {
                         <GateView data=d may_edit saved reload=move || data.refetch()/>
                     }.into_any(),
-                    Err(e) if e.is_not_found() => {
-                        set_status(404);
-                        view! {
-                            <Title text="Environment not found"/>
-                            <header class="page-header"><div><h1>"Environment not found"</h1></div></header>
-                            <section class="card">
-                                <EmptyState title=format!("There is no environment {}.", slug.get_untracked())>
-                                    <p><a href="/environments">"All environments"</a></p>
-                                </EmptyState>
-                            </section>
-                        }.into_any()
-                    }
+                    Err(e) if e.is_not_found() => view! {
+                        <NotFoundState title="Environment not found" message=format!("There is no environment {}.", slug.get_untracked())>
+                            <p><a href="/environments">"All environments"</a></p>
+                        </NotFoundState>
+                    }.into_any(),
                     Err(e) => view! { <ErrorState what="this gate" error=e/> }.into_any(),
                 }
             })}

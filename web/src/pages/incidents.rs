@@ -14,7 +14,7 @@ use portolan_api::{
 use super::{page_url, param};
 use crate::api::{Change, ClientError, api_url, use_api};
 use crate::components::{
-    EmptyState, ErrorState, FieldError, Loading, Pager, StatusBadge, acting, csrf, set_status,
+    EmptyState, ErrorState, FieldError, Loading, NotFoundState, Pager, StatusBadge, acting, csrf,
     use_me,
 };
 use crate::format;
@@ -547,18 +547,11 @@ pub fn IncidentPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => view! { <IncidentView data=d reload=move || data.refetch()/> }.into_any(),
-                    Err(e) if e.is_not_found() || e.status == 400 => {
-                        set_status(404);
-                        view! {
-                            <Title text="Incident not found"/>
-                            <header class="page-header"><div><h1>"Incident not found"</h1></div></header>
-                            <section class="card">
-                                <EmptyState title=format!("There is no incident {}.", id.get_untracked())>
-                                    <p><a href="/incidents?state=all">"All incidents"</a></p>
-                                </EmptyState>
-                            </section>
-                        }.into_any()
-                    }
+                    Err(e) if e.is_not_found() || e.status == 400 => view! {
+                        <NotFoundState title="Incident not found" message=format!("There is no incident {}.", id.get_untracked())>
+                            <p><a href="/incidents?state=all">"All incidents"</a></p>
+                        </NotFoundState>
+                    }.into_any(),
                     Err(e) => view! { <ErrorState what="this incident" error=e/> }.into_any(),
                 }
             })}
