@@ -131,6 +131,9 @@ describe('Gate policies', { timeout: 600_000 }, () => {
     assert.equal(await dev.locator('ol.policy-history > li.policy-version').count(), 1);
     await shot(dev, 'gate-policy-read-only');
     assertNoErrors(dev);
+    const missing = await fetch(`${portolan.baseUrl}/environments/nowhere/gate`, { headers: { cookie: devSession.cookie } });
+    assert.equal(missing.status, 404);
+    assert.match(await missing.text(), /There is no environment nowhere\./);
 
     // A request into prod is judged under the new rule.
     await change(devSession, 'POST', '/api/v1/deployments', {
