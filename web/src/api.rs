@@ -268,6 +268,13 @@ impl Change {
         }
     }
 
+    pub fn put(path: String, body: &impl Serialize, csrf_token: String) -> Self {
+        Self {
+            method: "PUT",
+            ..Self::post(path, body, csrf_token)
+        }
+    }
+
     pub fn delete(path: String, csrf_token: String) -> Self {
         Self {
             method: "DELETE",

@@ -14,6 +14,7 @@ use crate::pages::{
     catalog::CatalogPage,
     deployments::DeploymentsPage,
     environments::EnvironmentsPage,
+    gate_policy::GatePolicyPage,
     incidents::{IncidentPage, IncidentsPage},
     not_found::NotFoundPage,
     postmortem::PostmortemPage,
@@ -91,6 +92,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=CatalogPage/>
                     <Route path=path!("/services/:slug") view=ServicePage/>
                     <Route path=path!("/environments") view=EnvironmentsPage/>
+                    <Route path=path!("/environments/:slug/gate") view=GatePolicyPage/>
                     <Route path=path!("/deployments") view=DeploymentsPage/>
                     <Route path=path!("/incidents") view=IncidentsPage/>
                     <Route path=path!("/incidents/:id") view=IncidentPage/>

@@ -73,6 +73,19 @@ pub fn EmptyState(title: String, children: Children) -> impl IntoView {
     }
 }
 
+/// A page whose record does not exist: answered with 404, titled, and saying where to go instead.
+#[component]
+pub fn NotFoundState(title: &'static str, message: String, children: Children) -> impl IntoView {
+    set_status(404);
+    view! {
+        <leptos_meta::Title text=title/>
+        <header class="page-header"><div><h1>{title}</h1></div></header>
+        <section class="card">
+            <EmptyState title=message>{children()}</EmptyState>
+        </section>
+    }
+}
+
 /// Placeholder rows while data loads.
 #[component]
 pub fn Loading(#[prop(default = 5)] lines: usize) -> impl IntoView {

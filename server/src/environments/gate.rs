@@ -173,6 +173,7 @@ async fn set_gate(
         Change::changed(&before, &after),
     )
     .await?;
+    crate::live::gate_changed(&mut tx, id, "environment.gate").await?;
     tx.commit().await?;
     Ok(Json(after))
 }

@@ -229,3 +229,12 @@ pub async fn promotion_changed(conn: &mut PgConnection, id: i64, kind: &str) -> 
     )
     .await
 }
+
+/// The gate policy of environment `environment_id` changed: the gate pages (`gates`).
+pub async fn gate_changed(
+    conn: &mut PgConnection,
+    environment_id: i64,
+    kind: &str,
+) -> AppResult<()> {
+    changed(conn, kind, environment_id, &["gates".into()]).await
+}

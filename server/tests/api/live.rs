@@ -225,6 +225,26 @@ async fn only_committed_changes_are_announced(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
+async fn a_new_gate_policy_reaches_the_gate_pages(pool: PgPool) {
+    let (app, _state) = live_app(pool.clone(), Config::default()).await;
+    app.scene().await;
+    let mut gates = Stream::open(&app, &["gates"]).await;
+    let saved = app
+        .put(
+            "/api/v1/environments/prod/gate",
+            json!({"reason": "Two approvals", "policy": {"approvals": [{"name": "Release managers", "count": 2}]}}),
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.text);
+    let said = gates.next().await.event;
+    assert_eq!(
+        (said.topic.as_str(), said.kind.as_str()),
+        ("gates", "environment.gate")
+    );
+    assert!(said.id.is_some());
+}
+
+#[sqlx::test(migrator = "portolan_server::db::MIGRATOR")]
 async fn postmortems_action_items_and_alerts_are_announced(pool: PgPool) {
     let config = Config {
         alertmanager_token: Some(portolan_server::config::Secret::new(

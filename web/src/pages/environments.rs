@@ -1,14 +1,16 @@
 //! What runs where: services × the pipeline of environments. A version that differs from the
-//! previous stage stands out: a change on its way to production, or a stage that is ahead.
+//! previous stage stands out: a change on its way to production, or a stage that is ahead. Above
+//! it, the pipeline with the gate of each environment in one line, leading to its gate page.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_navigate, use_query_map};
-use portolan_api::{Matrix, Page, Team};
+use portolan_api::{Environment, GatePolicyVersion, Matrix, Page, Team};
 
+use super::gate_policy::summary;
 use super::{page_url, param};
-use crate::api::{api_url, use_api};
+use crate::api::{ClientError, api_url, encode, use_api};
 use crate::components::{EmptyState, ErrorState, Loading, Pager, TierBadge};
 use crate::format;
 
@@ -55,9 +57,31 @@ pub fn EnvironmentsPage() -> impl IntoView {
             ))
         }
     });
-    let teams = Resource::new(
+    let teams = Resource::new(|| (), {
+        let api = api.clone();
+        move |_| api.get::<Page<Team>>(api_url("teams", &[("limit", Some("200".into()))]))
+    });
+    let gates = Resource::new(
         || (),
-        move |_| api.get::<Page<Team>>(api_url("teams", &[("limit", Some("200".into()))])),
+        move |_| {
+            let api = api.clone();
+            async move {
+                let environments = api
+                    .get::<Vec<Environment>>("/api/v1/environments".into())
+                    .await?;
+                let mut gates = Vec::with_capacity(environments.len());
+                for e in environments {
+                    let gate = api
+                        .get::<GatePolicyVersion>(format!(
+                            "/api/v1/environments/{}/gate",
+                            encode(&e.slug)
+                        ))
+                        .await?;
+                    gates.push((e, gate));
+                }
+                Ok::<_, ClientError>(gates)
+            }
+        },
     );
     let navigate = use_navigate();
     let go = StoredValue::new(move |f: Filters| {
@@ -79,6 +103,14 @@ pub fn EnvironmentsPage() -> impl IntoView {
                 <p class="subtitle">"The version of every service in each environment, in pipeline order. Highlighted cells differ from the stage before them."</p>
             </div>
         </header>
+        <Suspense fallback=|| view! { <Loading lines=2/> }>
+            {move || Suspend::new(async move {
+                match gates.await {
+                    Ok(g) => gates_view(g).into_any(),
+                    Err(e) => view! { <ErrorState what="the gates" error=e/> }.into_any(),
+                }
+            })}
+        </Suspense>
         <Suspense fallback=|| view! { <Loading lines=1/> }>
             {move || Suspend::new(async move {
                 let teams = teams.await.map(|p| p.items).unwrap_or_default();
@@ -125,6 +157,31 @@ pub fn EnvironmentsPage() -> impl IntoView {
             </Transition>
         </section>
     }
+}
+
+/// The pipeline, each environment with its gate in one line.
+fn gates_view(gates: Vec<(Environment, GatePolicyVersion)>) -> impl IntoView {
+    if gates.is_empty() {
+        return ().into_any();
+    }
+    view! {
+        <section class="card gates" aria-labelledby="gates-title">
+            <header class="card-header">
+                <h2 id="gates-title">"Promotion gates"</h2>
+                <span class="muted">"what a promotion into each environment needs"</span>
+            </header>
+            <ol class="pipeline gate-pipeline">
+                {gates.into_iter().map(|(e, gate)| view! {
+                    <li class=if e.is_production { "stage stage-prod" } else { "stage" } data-environment=e.slug.clone()>
+                        <span class="stage-name">{e.name.clone()}</span>
+                        <a class="gate-link" href=format!("/environments/{}/gate", e.slug)>{summary(&gate.policy)}</a>
+                        <span class="stage-age">{if gate.version == 0 { "default policy".to_string() } else { format!("version {}", gate.version) }}</span>
+                    </li>
+                }).collect_view()}
+            </ol>
+        </section>
+    }
+    .into_any()
 }
 
 fn matrix_view(m: Matrix, f: Filters) -> impl IntoView {

@@ -14,8 +14,8 @@ use portolan_api::{
 use super::{page_url, param};
 use crate::api::{Change, ClientError, api_url, use_api};
 use crate::components::{
-    Creating, EmptyState, ErrorState, FieldError, Loading, Pager, StatusBadge, acting, csrf,
-    set_status, use_me,
+    Creating, EmptyState, ErrorState, FieldError, Loading, NotFoundState, Pager, StatusBadge,
+    acting, csrf, use_me,
 };
 use crate::format;
 use crate::live::{NewsWaiting, Unsaved, use_live_resource};
@@ -546,18 +546,11 @@ pub fn IncidentPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => view! { <IncidentView data=d reload=move || data.refetch()/> }.into_any(),
-                    Err(e) if e.is_not_found() || e.status == 400 => {
-                        set_status(404);
-                        view! {
-                            <Title text="Incident not found"/>
-                            <header class="page-header"><div><h1>"Incident not found"</h1></div></header>
-                            <section class="card">
-                                <EmptyState title=format!("There is no incident {}.", id.get_untracked())>
-                                    <p><a href="/incidents?state=all">"All incidents"</a></p>
-                                </EmptyState>
-                            </section>
-                        }.into_any()
-                    }
+                    Err(e) if e.is_not_found() || e.status == 400 => view! {
+                        <NotFoundState title="Incident not found" message=format!("There is no incident {}.", id.get_untracked())>
+                            <p><a href="/incidents?state=all">"All incidents"</a></p>
+                        </NotFoundState>
+                    }.into_any(),
                     Err(e) => view! { <ErrorState what="this incident" error=e/> }.into_any(),
                 }
             })}

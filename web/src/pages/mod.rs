@@ -5,6 +5,7 @@ pub mod audit;
 pub mod catalog;
 pub mod deployments;
 pub mod environments;
+pub mod gate_policy;
 pub mod incidents;
 pub mod not_found;
 pub mod postmortem;

@@ -13,7 +13,8 @@ use super::incidents::{IncidentStateBadge, SeverityBadge};
 use super::{page_url, param};
 use crate::api::{Change, ClientError, api_url, use_api};
 use crate::components::{
-    Creating, EmptyState, ErrorState, FieldError, Loading, Pager, acting, csrf, set_status, use_me,
+    Creating, EmptyState, ErrorState, FieldError, Loading, NotFoundState, Pager, acting, csrf,
+    use_me,
 };
 use crate::format;
 use crate::live::{NewsWaiting, Unsaved, use_live_resource};
@@ -340,18 +341,11 @@ pub fn PromotionPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(p) => view! { <PromotionView p reload=move || data.refetch() review/> }.into_any(),
-                    Err(e) if e.is_not_found() || e.status == 400 => {
-                        set_status(404);
-                        view! {
-                            <Title text="Promotion not found"/>
-                            <header class="page-header"><div><h1>"Promotion not found"</h1></div></header>
-                            <section class="card">
-                                <EmptyState title=format!("There is no promotion {}.", id.get_untracked())>
-                                    <p><a href="/promotions?view=all">"All promotions"</a></p>
-                                </EmptyState>
-                            </section>
-                        }.into_any()
-                    }
+                    Err(e) if e.is_not_found() || e.status == 400 => view! {
+                        <NotFoundState title="Promotion not found" message=format!("There is no promotion {}.", id.get_untracked())>
+                            <p><a href="/promotions?view=all">"All promotions"</a></p>
+                        </NotFoundState>
+                    }.into_any(),
                     Err(e) => view! { <ErrorState what="this promotion" error=e/> }.into_any(),
                 }
             })}

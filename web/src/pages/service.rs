@@ -10,7 +10,7 @@ use portolan_api::{
 
 use crate::api::{ClientError, api_url, use_api};
 use crate::components::{
-    DeploymentItem, EmptyState, ErrorState, LifecycleBadge, Loading, TierBadge, set_status,
+    DeploymentItem, EmptyState, ErrorState, LifecycleBadge, Loading, NotFoundState, TierBadge,
 };
 use crate::format;
 use crate::pages::incidents::{IncidentStateBadge, SeverityBadge};
@@ -73,18 +73,11 @@ pub fn ServicePage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => service_view(d).into_any(),
-                    Err(e) if e.is_not_found() => {
-                        set_status(404);
-                        view! {
-                            <Title text="Service not found"/>
-                            <header class="page-header"><div><h1>"Service not found"</h1></div></header>
-                            <section class="card">
-                                <EmptyState title=format!("No service is registered as '{}'.", slug.get_untracked())>
-                                    <p><a href="/">"Search the catalog"</a></p>
-                                </EmptyState>
-                            </section>
-                        }.into_any()
-                    }
+                    Err(e) if e.is_not_found() => view! {
+                        <NotFoundState title="Service not found" message=format!("No service is registered as '{}'.", slug.get_untracked())>
+                            <p><a href="/">"Search the catalog"</a></p>
+                        </NotFoundState>
+                    }.into_any(),
                     Err(e) => view! { <ErrorState what="this service" error=e/> }.into_any(),
                 }
             })}
