@@ -1331,7 +1331,7 @@ fn print_table(all: &[Stats]) {
                 if p < t { "meets" } else { "MISSES" }.to_string(),
             ),
             (Some(t), None) => (format!("p95 < {t:.0} ms"), "-".to_string()),
-            (None, _) => ("-".to_string(), "(sum of the 4 above)".to_string()),
+            (None, _) => ("-".to_string(), "(no target)".to_string()),
         };
         println!(
             "{:<42} {:>8} {:>7} {:>8} {:>8} {:>8} {:>8}  {:<14} {}",

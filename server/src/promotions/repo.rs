@@ -1,5 +1,7 @@
 //! The SQL of promotion requests, and gathering the facts their gate judges.
 
+use std::collections::HashMap;
+
 use portolan_api::{
     GatePolicy, PersonRef, Promotion, PromotionApproval, PromotionState, ServiceRef,
 };
@@ -84,7 +86,18 @@ pub async fn decisions(
     target: &str,
     group_roles: &GroupRoles,
 ) -> AppResult<Vec<Decided>> {
+    let mut all = decisions_of(conn, &[(id, target)], group_roles).await?;
+    Ok(all.remove(&id).unwrap_or_default())
+}
+
+/// The decisions on several requests (each with its target environment), by request.
+pub async fn decisions_of(
+    conn: &mut PgConnection,
+    requests: &[(i64, &str)],
+    group_roles: &GroupRoles,
+) -> AppResult<HashMap<i64, Vec<Decided>>> {
     type R = (
+        i64,
         String,
         String,
         Option<String>,
@@ -94,34 +107,36 @@ pub async fn decisions(
         String,
         OffsetDateTime,
     );
+    let ids: Vec<i64> = requests.iter().map(|(id, _)| *id).collect();
+    let targets: HashMap<i64, &str> = requests.iter().copied().collect();
     let rows: Vec<R> = sqlx::query_as(
-        "SELECT u.tenant_id || ':' || u.object_id, u.display_name, u.email, u.roles, u.groups,
-                a.decision, a.comment, a.at
+        "SELECT a.promotion_id, u.tenant_id || ':' || u.object_id, u.display_name, u.email, u.roles,
+                u.groups, a.decision, a.comment, a.at
            FROM promotion_approvals a JOIN users u ON u.id = a.user_id
-          WHERE a.promotion_id = $1 ORDER BY a.at, u.id",
+          WHERE a.promotion_id = ANY($1) ORDER BY a.at, u.id",
     )
-    .bind(id)
+    .bind(&ids)
     .fetch_all(conn)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(key, name, email, roles, groups, decision, comment, at)| {
-            let access = Access::of(&roles, &groups, group_roles);
-            Decided {
-                approver: Approver {
-                    key,
-                    name,
-                    email,
-                    grants: access.grants.iter().map(ToString::to_string).collect(),
-                    groups,
-                    may_approve_here: access.may_approve_in(target),
-                },
-                decision,
-                comment,
-                at,
-            }
-        })
-        .collect())
+    let mut out: HashMap<i64, Vec<Decided>> = HashMap::new();
+    for (id, key, name, email, roles, groups, decision, comment, at) in rows {
+        let access = Access::of(&roles, &groups, group_roles);
+        let target = targets.get(&id).copied().unwrap_or_default();
+        out.entry(id).or_default().push(Decided {
+            approver: Approver {
+                key,
+                name,
+                email,
+                grants: access.grants.iter().map(ToString::to_string).collect(),
+                groups,
+                may_approve_here: access.may_approve_in(target),
+            },
+            decision,
+            comment,
+            at,
+        });
+    }
+    Ok(out)
 }
 
 /// The gate policy of `environment` at `version` (0: the default).
@@ -170,6 +185,47 @@ pub async fn succeeded_in(
     .await?)
 }
 
+/// What answering a request needs besides its row.
+struct Known {
+    /// The policy it is judged under, and its version.
+    policy: (i32, GatePolicy),
+    /// The stage just before its target, if any.
+    previous_stage: Option<String>,
+    decided: Vec<Decided>,
+    succeeded_in_source: Option<OffsetDateTime>,
+    commit_authors: Vec<String>,
+}
+
+/// The policy a request is judged under: the one it was decided under, or the one in force.
+async fn policy_for(
+    conn: &mut PgConnection,
+    row: &Row,
+    current_policy: &(i32, GatePolicy),
+) -> AppResult<(i32, GatePolicy)> {
+    Ok(match row.policy_version {
+        Some(v) if row.state().is_decided() => (v, policy_at(conn, row.to_id, v).await?),
+        _ => current_policy.clone(),
+    })
+}
+
+/// The authors of the commits being promoted: they matter only to a policy that excludes them.
+async fn authors_for(
+    conn: &mut PgConnection,
+    row: &Row,
+    policy: &GatePolicy,
+    now: OffsetDateTime,
+) -> AppResult<Vec<String>> {
+    if !policy.exclude_commit_authors {
+        return Ok(Vec::new());
+    }
+    Ok(super::review::changes_of(conn, row, now)
+        .await?
+        .authors
+        .into_iter()
+        .map(|a| a.author)
+        .collect())
+}
+
 /// The request as answered: its decisions and what its gate says (now, or as of its decision,
 /// under the policy it was decided under).
 pub async fn shown(
@@ -179,26 +235,89 @@ pub async fn shown(
     group_roles: &GroupRoles,
     now: OffsetDateTime,
 ) -> AppResult<Promotion> {
-    let state = row.state();
-    let (policy_version, policy) = match row.policy_version {
-        Some(v) if state.is_decided() => (v, policy_at(conn, row.to_id, v).await?),
-        _ => current_policy,
-    };
+    let policy = policy_for(conn, &row, &current_policy).await?;
     let decided = decisions(conn, row.id, &row.to_slug, group_roles).await?;
-    let previous = previous_stage(conn, row.to_id).await?;
-    let succeeded = succeeded_in(conn, row.service_id, row.from_id, &row.version).await?;
-    // The authors of the commits being promoted matter only to a policy that excludes them.
-    let authors: Vec<String> = if policy.exclude_commit_authors {
-        super::review::changes_of(conn, &row, now)
-            .await?
-            .authors
-            .into_iter()
-            .map(|a| a.author)
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let approvers: Vec<Approver> = decided
+    let previous_stage = previous_stage(conn, row.to_id).await?.map(|(_, s)| s);
+    let succeeded_in_source = succeeded_in(conn, row.service_id, row.from_id, &row.version).await?;
+    let commit_authors = authors_for(conn, &row, &policy.1, now).await?;
+    Ok(assemble(
+        row,
+        Known {
+            policy,
+            previous_stage,
+            decided,
+            succeeded_in_source,
+            commit_authors,
+        },
+        now,
+    ))
+}
+
+/// Several requests as answered (see [`shown`]), newest first, with a few queries for all of
+/// them rather than a few for each: what a list page needs.
+pub async fn shown_page(
+    conn: &mut PgConnection,
+    ids: &[i64],
+    group_roles: &GroupRoles,
+    now: OffsetDateTime,
+) -> AppResult<Vec<Promotion>> {
+    let rows: Vec<Row> =
+        sqlx::query_as(&format!("{SELECT} WHERE p.id = ANY($1) ORDER BY p.id DESC"))
+            .bind(ids)
+            .fetch_all(&mut *conn)
+            .await?;
+    // Per target environment: the policy in force and the stage before it.
+    let mut environments: HashMap<i64, ((i32, GatePolicy), Option<String>)> = HashMap::new();
+    for row in &rows {
+        if let std::collections::hash_map::Entry::Vacant(slot) = environments.entry(row.to_id) {
+            let current = crate::environments::gate::current(conn, row.to_id, &row.to_slug).await?;
+            let previous = previous_stage(conn, row.to_id).await?.map(|(_, s)| s);
+            slot.insert(((current.version, current.policy), previous));
+        }
+    }
+    let targets: Vec<(i64, &str)> = rows.iter().map(|r| (r.id, r.to_slug.as_str())).collect();
+    let mut decided = decisions_of(conn, &targets, group_roles).await?;
+    let succeeded: HashMap<i64, Option<OffsetDateTime>> = sqlx::query_as(
+        "SELECT x.id, (SELECT min(COALESCE(d.finished_at, d.updated_at)) FROM deployments d
+                         WHERE d.service_id = x.service AND d.environment_id = x.environment
+                           AND d.version = x.version AND d.status = 'succeeded')
+           FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[])
+                AS x(id, service, environment, version)",
+    )
+    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.service_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.from_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.version.clone()).collect::<Vec<_>>())
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let (current, previous_stage) = environments
+            .get(&row.to_id)
+            .cloned()
+            .unwrap_or_else(|| ((0, GatePolicy::default()), None));
+        let policy = policy_for(conn, &row, &current).await?;
+        let commit_authors = authors_for(conn, &row, &policy.1, now).await?;
+        let known = Known {
+            policy,
+            previous_stage,
+            decided: decided.remove(&row.id).unwrap_or_default(),
+            succeeded_in_source: succeeded.get(&row.id).copied().flatten(),
+            commit_authors,
+        };
+        out.push(assemble(row, known, now));
+    }
+    Ok(out)
+}
+
+/// The request and what its gate says, from everything gathered: a pure function.
+fn assemble(row: Row, k: Known, now: OffsetDateTime) -> Promotion {
+    let state = row.state();
+    let (policy_version, policy) = k.policy;
+    let approvers: Vec<Approver> = k
+        .decided
         .iter()
         .filter(|d| d.decision == "approve")
         .map(|d| d.approver.clone())
@@ -207,9 +326,7 @@ pub async fn shown(
         .requester_key
         .clone()
         .unwrap_or_else(|| row.requester_id.clone());
-    let previous_slug = previous
-        .map(|(_, s)| s)
-        .unwrap_or_else(|| row.from_slug.clone());
+    let previous_slug = k.previous_stage.unwrap_or_else(|| row.from_slug.clone());
     let gate = gate::evaluate(&Facts {
         policy: &policy,
         requester: &requester,
@@ -221,15 +338,15 @@ pub async fn shown(
         now: row.decided_at.unwrap_or(now),
         decided: row.decided_at.is_some(),
         approvals: &approvers,
-        succeeded_in_source: succeeded,
+        succeeded_in_source: k.succeeded_in_source,
         owning_team_group: row.owning_group.as_deref(),
-        commit_authors: &authors,
+        commit_authors: &k.commit_authors,
         break_glass: row
             .break_glass_by
             .as_deref()
             .zip(row.break_glass_reason.as_deref()),
     });
-    Ok(Promotion {
+    Promotion {
         id: row.id,
         service: ServiceRef {
             slug: row.service_slug,
@@ -252,7 +369,8 @@ pub async fn shown(
             .break_glass_by
             .zip(row.break_glass_reason)
             .map(|(who, why)| format!("{who}: {why}")),
-        approvals: decided
+        approvals: k
+            .decided
             .into_iter()
             .map(|d| PromotionApproval {
                 person: PersonRef {
@@ -266,5 +384,5 @@ pub async fn shown(
             .collect(),
         conditions: gate.conditions,
         verdict: gate.verdict,
-    })
+    }
 }

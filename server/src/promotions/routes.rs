@@ -425,10 +425,13 @@ async fn list_promotions(
     .bind(limit + 1)
     .fetch_all(&mut *conn)
     .await?;
-    let mut page = Vec::with_capacity(ids.len());
-    for id in ids {
-        page.push(answer(&state, &mut conn, id).await?);
-    }
+    let page = repo::shown_page(
+        &mut conn,
+        &ids,
+        &state.config.group_roles,
+        OffsetDateTime::now_utc(),
+    )
+    .await?;
     Ok(Json(crate::pagination::finish_page(page, limit, |p| {
         p.id.to_string()
     })))
