@@ -152,7 +152,7 @@ describe('Gate policies', { timeout: 600_000 }, () => {
       await request.locator('[data-condition="freeze"]').innerText(),
       /no freeze now; next: End-of-year freeze from 20 Dec 2030 00:00 UTC/,
     );
-    assert.match(await request.locator('.card-header', { hasText: 'Gate' }).innerText(), /policy version 1/);
+    assert.match(await request.locator('.card-header', { has: request.locator('h2', { hasText: /^Gate$/ }) }).innerText(), /policy version 1/);
     assertNoErrors(request);
 
     // Someone else saves while the admin is editing: the admin's save is refused, not applied
